@@ -1,0 +1,913 @@
+import { assert } from './assert.js';
+import { validateRaftConfig, type RaftConfig } from './config.js';
+import { RaftLog } from './log.js';
+import { Progress } from './progress.js';
+import { majority, quorumIndex, voteOutcome } from './quorum.js';
+import type {
+  AppendRequest,
+  AppendResponse,
+  Entry,
+  HardState,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  Message,
+  NodeId,
+  ProposeResult,
+  ReadState,
+  Ready,
+  Rng,
+  Role,
+  Snapshot,
+  SnapshotChunk,
+  SnapshotResponse,
+  SoftState,
+  VoteRequest,
+  VoteResponse,
+} from './types.js';
+
+/** RestoredState is what storage recovered at start: the core resumes from it. */
+export interface RestoredState {
+  readonly hardState: HardState;
+  readonly snapshot: Snapshot | null;
+  readonly entries: readonly Entry[];
+}
+
+export interface RaftStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: number;
+  readonly leader: NodeId | null;
+  readonly vote: NodeId;
+  readonly commit: number;
+  readonly applied: number;
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  readonly snapshotIndex: number;
+  readonly snapshotTerm: number;
+  readonly voters: readonly NodeId[];
+  /** Leader only: each follower's match index and replication state. */
+  readonly progress: ReadonlyMap<NodeId, { match: number; next: number; state: string }>;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** A read round: reads registered before it was broadcast, confirmed once a quorum acknowledges it. */
+interface ReadRound {
+  readonly round: number;
+  /**
+   * The commit index when the round was sent: at least the commit index when
+   * each of its reads arrived, so a read sees every write acknowledged before it.
+   */
+  index: number;
+  readonly ctxs: number[];
+}
+
+/** A snapshot being received in chunks. */
+interface IncomingSnapshot {
+  readonly from: NodeId;
+  readonly meta: Snapshot['meta'];
+  readonly totalBytes: number;
+  readonly parts: Uint8Array[];
+  received: number;
+}
+
+/**
+ * Raft is the consensus core: a synchronous, deterministic state machine in
+ * the shape of etcd-io/raft. Time arrives as tick(), messages as step(), and
+ * all resulting work leaves through ready()/advance(). It performs no I/O.
+ */
+export class Raft {
+  readonly id: NodeId;
+  private readonly cfg: RaftConfig;
+  private readonly rng: Rng;
+  private readonly log: RaftLog;
+  private voters: readonly NodeId[];
+
+  private term: number;
+  private vote: NodeId;
+  private role: Role = 'follower';
+  private leader: NodeId | null = null;
+
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTicks = 0;
+
+  /** Leader state. */
+  private prs = new Map<NodeId, Progress>();
+  private leadTransferee: NodeId | null = null;
+  private transferElapsed = 0;
+  private uncommittedBytes = 0;
+  private appendPending = false;
+
+  /** Candidate state: votes received in the current (pre-)campaign. */
+  private votes = new Map<NodeId, boolean>();
+
+  /** Read-index state (leader only). */
+  private lastReadRound = 0;
+  private readsAwaitingTermCommit: number[] = [];
+  private openRound: ReadRound | null = null;
+  private sentRounds: ReadRound[] = [];
+  private pendingReadCount = 0;
+
+  private incoming: IncomingSnapshot | null = null;
+
+  /** Outputs gathered for the next Ready. */
+  private msgs: Message[] = [];
+  private readStates: ReadState[] = [];
+  private droppedReads: number[] = [];
+  private prevSoft: SoftState;
+  private prevHard: HardState;
+  private outstanding: Ready | null = null;
+
+  constructor(config: RaftConfig, rng: Rng, restored: RestoredState) {
+    validateRaftConfig(config);
+    this.cfg = config;
+    this.id = config.id;
+    this.rng = rng;
+    const { hardState, snapshot, entries } = restored;
+    this.log = new RaftLog(snapshot, entries, hardState.commit);
+    this.voters = snapshot !== null ? snapshot.meta.voters : config.voters;
+    this.term = hardState.term;
+    this.vote = hardState.vote;
+    this.prevHard = hardState;
+    this.prevSoft = { role: 'follower', leader: null, term: hardState.term };
+    this.becomeFollower(this.term, null);
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  /** tick advances logical time by one unit. */
+  tick(): void {
+    if (this.role === 'leader') this.tickLeader();
+    else this.tickElection();
+  }
+
+  /** campaign starts an election now (PreVote first when enabled). */
+  campaign(): void {
+    if (this.role === 'leader' || !this.promotable()) return;
+    this.startCampaign(this.cfg.preVote ? 'pre-vote' : 'vote', false);
+  }
+
+  /** propose appends `data` to the log if this node is the leader. */
+  propose(data: Uint8Array): ProposeResult {
+    if (this.role !== 'leader') return { ok: false, reason: 'not-leader', leader: this.leader };
+    if (this.leadTransferee !== null) return { ok: false, reason: 'transferring', leader: this.leader };
+    if (data.length > this.cfg.maxEntryBytes) return { ok: false, reason: 'too-large', leader: this.leader };
+    if (this.uncommittedBytes > 0 && this.uncommittedBytes + data.length > this.cfg.maxUncommittedBytes) {
+      return { ok: false, reason: 'too-many-uncommitted', leader: this.leader };
+    }
+    const entry = this.appendEntry('normal', data);
+    this.uncommittedBytes += data.length;
+    return { ok: true, index: entry.index, term: entry.term };
+  }
+
+  /**
+   * readIndex registers a linearizable read under `ctx`. A ReadState with the
+   * index to wait for appears in a later Ready once a quorum round started after
+   * this call confirms leadership; all reads between two Readies share one round.
+   * False if this node is not the leader or too many reads are pending.
+   */
+  readIndex(ctx: number): boolean {
+    if (this.role !== 'leader' || this.pendingReadCount >= this.cfg.maxPendingReads) return false;
+    this.pendingReadCount++;
+    if (!this.committedInCurrentTerm()) {
+      this.readsAwaitingTermCommit.push(ctx);
+      return true;
+    }
+    this.registerRead(ctx);
+    return true;
+  }
+
+  /** transferLeadership hands leadership to `to` once its log is caught up (TimeoutNow). */
+  transferLeadership(to: NodeId): boolean {
+    if (this.role !== 'leader' || to === this.id || !this.voters.includes(to)) return false;
+    if (this.leadTransferee === to) return true;
+    this.leadTransferee = to;
+    this.transferElapsed = 0;
+    const pr = this.progress(to);
+    if (pr.match === this.log.lastIndex()) this.send({ type: 'timeout-now', to, term: this.term, from: this.id });
+    else this.sendAppend(to, true);
+    return true;
+  }
+
+  /**
+   * compact records the caller's snapshot of the state machine at applied
+   * `index` and drops log entries up to `index - trailingEntries`, keeping a
+   * window for slow followers. Returns the new first index of the log.
+   */
+  compact(index: number, data: Uint8Array, trailingEntries: number): number {
+    assert(index <= this.log.applied, () => `compact: index ${index} beyond applied ${this.log.applied}`);
+    if (this.log.snapshot !== null && index <= this.log.snapshot.meta.index) return this.log.firstIndex();
+    const term = this.log.term(index);
+    assert(term !== undefined, () => `compact: no term for index ${index}`);
+    const snapshot: Snapshot = { meta: { index, term, voters: this.voters }, data };
+    this.log.installLocalSnapshot(snapshot, Math.max(0, index - Math.max(0, trailingEntries)));
+    return this.log.firstIndex();
+  }
+
+  /** step processes one message addressed to this node. */
+  step(m: Message): void {
+    if (m.to !== this.id || !this.voters.includes(m.from) || m.from === this.id) return;
+    if (m.term > this.term) {
+      if (!this.acceptHigherTerm(m)) return;
+    } else if (m.term < this.term) {
+      this.stepLowerTerm(m);
+      return;
+    }
+    switch (m.type) {
+      case 'vote':
+      case 'pre-vote':
+        this.handleVoteRequest(m);
+        return;
+      default:
+        break;
+    }
+    switch (this.role) {
+      case 'leader':
+        this.stepLeader(m);
+        return;
+      case 'candidate':
+      case 'pre-candidate':
+        this.stepCandidate(m);
+        return;
+      case 'follower':
+        this.stepFollower(m);
+        return;
+    }
+  }
+
+  // ---------------------------------------------------------------- outputs
+
+  hasReady(): boolean {
+    this.flush();
+    const pendingSnapshot = this.log.pendingSnapshot;
+    return (
+      this.msgs.length > 0 ||
+      this.readStates.length > 0 ||
+      this.droppedReads.length > 0 ||
+      pendingSnapshot !== null ||
+      this.log.hasUnstable() ||
+      this.log.committed > this.log.applied ||
+      !sameHard(this.hardState(), this.prevHard) ||
+      !sameSoft(this.softState(), this.prevSoft)
+    );
+  }
+
+  ready(): Ready {
+    assert(this.outstanding === null, 'ready: the previous Ready was not advanced');
+    this.flush();
+    const soft = this.softState();
+    const hard = this.hardState();
+    const rd: Ready = {
+      softState: sameSoft(soft, this.prevSoft) ? null : soft,
+      hardState: sameHard(hard, this.prevHard) ? null : hard,
+      snapshot: this.log.pendingSnapshot,
+      entries: this.log.unstableEntries(),
+      messages: this.msgs,
+      committedEntries: this.log.nextCommitted(this.cfg.maxCommittedBytesPerReady),
+      readStates: this.readStates,
+      droppedReads: this.droppedReads,
+    };
+    this.prevSoft = soft;
+    this.prevHard = hard;
+    this.msgs = [];
+    this.readStates = [];
+    this.droppedReads = [];
+    this.outstanding = rd;
+    return rd;
+  }
+
+  /** advance acknowledges that `rd` was persisted, sent and applied. */
+  advance(rd: Ready): void {
+    assert(this.outstanding === rd, 'advance: not the outstanding Ready');
+    this.outstanding = null;
+    if (rd.snapshot !== null) this.log.snapshotStable(rd.snapshot);
+    this.log.stableTo(rd.entries);
+    const lastApplied = rd.committedEntries[rd.committedEntries.length - 1];
+    if (lastApplied !== undefined) this.log.appliedTo(lastApplied.index);
+  }
+
+  status(): RaftStatus {
+    const progress = new Map<NodeId, { match: number; next: number; state: string }>();
+    if (this.role === 'leader') {
+      for (const [id, pr] of this.prs) progress.set(id, { match: pr.match, next: pr.next, state: pr.state });
+    }
+    return {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      leader: this.leader,
+      vote: this.vote,
+      commit: this.log.committed,
+      applied: this.log.applied,
+      firstIndex: this.log.firstIndex(),
+      lastIndex: this.log.lastIndex(),
+      snapshotIndex: this.log.snapshot?.meta.index ?? 0,
+      snapshotTerm: this.log.snapshot?.meta.term ?? 0,
+      voters: this.voters,
+      progress,
+    };
+  }
+
+  termAt(index: number): number | undefined {
+    return this.log.term(index);
+  }
+
+  entriesFrom(lo: number): readonly Entry[] {
+    return this.log.entriesFrom(lo);
+  }
+
+  // ---------------------------------------------------------------- roles
+
+  private becomeFollower(term: number, leader: NodeId | null): void {
+    const wasLeader = this.role === 'leader';
+    if (term !== this.term) {
+      assert(term > this.term, () => `becomeFollower: term ${term} below ${this.term}`);
+      this.term = term;
+      this.vote = '';
+      this.incoming = null;
+    }
+    this.role = 'follower';
+    this.leader = leader;
+    this.reset();
+    if (wasLeader) this.dropReads();
+  }
+
+  private becomePreCandidate(): void {
+    assert(this.role !== 'leader', 'becomePreCandidate: leader');
+    this.role = 'pre-candidate';
+    this.leader = null;
+    this.votes.clear();
+  }
+
+  private becomeCandidate(): void {
+    assert(this.role !== 'leader', 'becomeCandidate: leader');
+    this.term += 1;
+    this.vote = this.id;
+    this.role = 'candidate';
+    this.leader = null;
+    this.incoming = null;
+    this.reset();
+  }
+
+  private becomeLeader(): void {
+    assert(this.role === 'candidate', 'becomeLeader: not a candidate');
+    this.role = 'leader';
+    this.leader = this.id;
+    this.reset();
+    const next = this.log.lastIndex() + 1;
+    for (const id of this.voters) {
+      const pr = new Progress(next, this.cfg.maxInflightMsgs);
+      if (id === this.id) {
+        pr.match = this.log.lastIndex();
+        pr.becomeReplicate();
+        pr.recentActive = true;
+      }
+      this.prs.set(id, pr);
+    }
+    this.appendEntry('empty', EMPTY);
+  }
+
+  /** reset clears the per-term, per-role volatile state. */
+  private reset(): void {
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.randomizedElectionTicks = this.cfg.electionTicks + this.rng.nextInt(this.cfg.electionTicks);
+    this.votes.clear();
+    this.prs.clear();
+    this.leadTransferee = null;
+    this.transferElapsed = 0;
+    this.uncommittedBytes = 0;
+    this.appendPending = false;
+  }
+
+  private promotable(): boolean {
+    return this.voters.includes(this.id);
+  }
+
+  // ---------------------------------------------------------------- time
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTicks) {
+      this.electionElapsed = 0;
+      this.campaign();
+    }
+  }
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.cfg.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.cfg.checkQuorum && !this.quorumActive()) {
+        // CheckQuorum: a leader that has not heard from a quorum for an election timeout steps down.
+        this.becomeFollower(this.term, null);
+        return;
+      }
+    }
+    if (this.leadTransferee !== null && ++this.transferElapsed >= this.cfg.electionTicks) {
+      this.leadTransferee = null;
+    }
+    if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.broadcastHeartbeat();
+    }
+  }
+
+  /** quorumActive reports whether a quorum was heard from since the last check, and resets the marks. */
+  private quorumActive(): boolean {
+    let active = 0;
+    for (const id of this.voters) {
+      const pr = this.progress(id);
+      if (id === this.id || pr.recentActive) active++;
+      if (id !== this.id) pr.recentActive = false;
+    }
+    return active >= majority(this.voters.length);
+  }
+
+  // ---------------------------------------------------------------- elections
+
+  private startCampaign(kind: 'pre-vote' | 'vote', transfer: boolean): void {
+    let voteTerm: number;
+    if (kind === 'pre-vote') {
+      this.becomePreCandidate();
+      voteTerm = this.term + 1;
+    } else {
+      this.becomeCandidate();
+      voteTerm = this.term;
+    }
+    this.votes.set(this.id, true);
+    if (this.tally() === 'won') {
+      this.winCampaign(kind);
+      return;
+    }
+    for (const to of this.voters) {
+      if (to === this.id) continue;
+      this.send({
+        type: kind, to, from: this.id, term: voteTerm,
+        lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm(), transfer,
+      });
+    }
+  }
+
+  private winCampaign(kind: 'pre-vote' | 'vote'): void {
+    if (kind === 'pre-vote') {
+      this.startCampaign('vote', false);
+    } else {
+      this.becomeLeader();
+    }
+  }
+
+  private tally(): 'won' | 'lost' | 'pending' {
+    let granted = 0;
+    let rejected = 0;
+    for (const id of this.voters) {
+      const v = this.votes.get(id);
+      if (v === true) granted++;
+      else if (v === false) rejected++;
+    }
+    return voteOutcome(granted, rejected, this.voters.length);
+  }
+
+  /** acceptHigherTerm decides what a message from a later term does to us; false means drop it. */
+  private acceptHigherTerm(m: Message): boolean {
+    if (m.type === 'vote' || m.type === 'pre-vote') {
+      // With CheckQuorum, a node that heard from a live leader within the election
+      // timeout ignores campaigns: a partitioned node must not disrupt the cluster.
+      const inLease = this.cfg.checkQuorum && this.leader !== null && this.electionElapsed < this.cfg.electionTicks;
+      if (inLease && !m.transfer) return false;
+      if (m.type === 'pre-vote') return true;
+      this.becomeFollower(m.term, null);
+      return true;
+    }
+    if (m.type === 'pre-vote-resp' && m.granted) {
+      // Granted pre-votes carry the term we would campaign in; our term is unchanged.
+      return true;
+    }
+    const fromLeader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot';
+    this.becomeFollower(m.term, fromLeader ? m.from : null);
+    return true;
+  }
+
+  private stepLowerTerm(m: Message): void {
+    if (m.type === 'append' || m.type === 'heartbeat') {
+      // A stale leader learns of the new term from our answer and steps down
+      // (without PreVote it would otherwise learn it from a disruptive campaign).
+      this.send({ type: 'append-resp', to: m.from, from: this.id, term: this.term, index: 0, reject: true, hintIndex: 0, hintTerm: 0 });
+    } else if (m.type === 'pre-vote') {
+      this.send({ type: 'pre-vote-resp', to: m.from, from: this.id, term: this.term, granted: false });
+    }
+  }
+
+  private handleVoteRequest(m: VoteRequest): void {
+    const isPre = m.type === 'pre-vote';
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === '' && this.leader === null) ||
+      (isPre && m.term > this.term);
+    const respType: VoteResponse['type'] = isPre ? 'pre-vote-resp' : 'vote-resp';
+    if (canVote && this.log.isUpToDate(m.lastIndex, m.lastTerm)) {
+      this.send({ type: respType, to: m.from, from: this.id, term: m.term, granted: true });
+      if (!isPre) {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.send({ type: respType, to: m.from, from: this.id, term: this.term, granted: false });
+    }
+  }
+
+  private stepCandidate(m: Message): void {
+    switch (m.type) {
+      case 'append':
+      case 'heartbeat':
+      case 'snapshot':
+        this.becomeFollower(this.term, m.from);
+        this.stepFollower(m);
+        return;
+      case 'pre-vote-resp':
+      case 'vote-resp':
+        this.handleVoteResponse(m);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private handleVoteResponse(m: VoteResponse): void {
+    const isPre = this.role === 'pre-candidate';
+    if ((m.type === 'pre-vote-resp') !== isPre) return;
+    // Count only answers to the campaign we are running now.
+    if (m.granted && m.term !== (isPre ? this.term + 1 : this.term)) return;
+    if (!this.votes.has(m.from)) this.votes.set(m.from, m.granted);
+    const outcome = this.tally();
+    if (outcome === 'won') this.winCampaign(isPre ? 'pre-vote' : 'vote');
+    else if (outcome === 'lost') this.becomeFollower(this.term, null);
+  }
+
+  // ---------------------------------------------------------------- follower
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case 'append':
+        this.electionElapsed = 0;
+        this.leader = m.from;
+        this.handleAppend(m);
+        return;
+      case 'heartbeat':
+        this.electionElapsed = 0;
+        this.leader = m.from;
+        this.handleHeartbeat(m);
+        return;
+      case 'snapshot':
+        this.electionElapsed = 0;
+        this.leader = m.from;
+        this.handleSnapshotChunk(m);
+        return;
+      case 'timeout-now':
+        if (this.promotable()) this.startCampaign('vote', true);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private handleAppend(m: AppendRequest): void {
+    if (m.prevIndex < this.log.committed) {
+      this.respondAppend(m.from, this.log.committed, false, 0, 0);
+      return;
+    }
+    const lastNew = this.log.maybeAppend(m.prevIndex, m.prevTerm, m.commit, m.entries);
+    if (lastNew >= 0) {
+      this.respondAppend(m.from, lastNew, false, 0, 0);
+      return;
+    }
+    const hint = this.log.findConflictByTerm(Math.min(m.prevIndex, this.log.lastIndex()), m.prevTerm);
+    this.respondAppend(m.from, m.prevIndex, true, hint.index, hint.term);
+  }
+
+  private respondAppend(to: NodeId, index: number, reject: boolean, hintIndex: number, hintTerm: number): void {
+    this.send({ type: 'append-resp', to, from: this.id, term: this.term, index, reject, hintIndex, hintTerm });
+  }
+
+  private handleHeartbeat(m: HeartbeatRequest): void {
+    // The leader sends min(our match, its commit), so our log holds that prefix.
+    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    this.send({ type: 'heartbeat-resp', to: m.from, from: this.id, term: this.term, readRound: m.readRound });
+  }
+
+  private handleSnapshotChunk(m: SnapshotChunk): void {
+    if (m.meta.index <= this.log.committed) {
+      this.incoming = null;
+      this.respondAppend(m.from, this.log.committed, false, 0, 0);
+      return;
+    }
+    if (m.offset === 0) {
+      this.incoming = { from: m.from, meta: m.meta, totalBytes: m.totalBytes, parts: [], received: 0 };
+    }
+    const inc = this.incoming;
+    if (inc === null || inc.meta.index !== m.meta.index || inc.from !== m.from || inc.totalBytes !== m.totalBytes) {
+      this.respondSnapshot(m, 0, true);
+      return;
+    }
+    if (m.offset !== inc.received) {
+      // A lost or duplicated chunk: tell the leader where we are.
+      this.respondSnapshot(m, inc.received, false);
+      return;
+    }
+    if (inc.received + m.chunk.length > inc.totalBytes) {
+      this.incoming = null;
+      this.respondSnapshot(m, 0, true);
+      return;
+    }
+    inc.parts.push(m.chunk);
+    inc.received += m.chunk.length;
+    if (inc.received < inc.totalBytes) {
+      this.respondSnapshot(m, inc.received, false);
+      return;
+    }
+    this.incoming = null;
+    this.restoreSnapshot({ meta: inc.meta, data: concat(inc.parts, inc.totalBytes) });
+    // Vouch only for what the snapshot proves: entries after it may still conflict.
+    this.respondAppend(m.from, this.log.committed, false, 0, 0);
+  }
+
+  private respondSnapshot(m: SnapshotChunk, nextOffset: number, reject: boolean): void {
+    this.send({
+      type: 'snapshot-resp', to: m.from, from: this.id, term: this.term,
+      snapshotIndex: m.meta.index, nextOffset, reject,
+    });
+  }
+
+  private restoreSnapshot(snapshot: Snapshot): void {
+    const { index, term } = snapshot.meta;
+    if (this.log.matchTerm(index, term)) {
+      // We already hold the entry the snapshot ends at: the log after it stays valid.
+      this.log.commitTo(index);
+      return;
+    }
+    this.log.restore(snapshot);
+    this.voters = snapshot.meta.voters;
+  }
+
+  // ---------------------------------------------------------------- leader
+
+  private stepLeader(m: Message): void {
+    switch (m.type) {
+      case 'append':
+      case 'heartbeat':
+      case 'snapshot':
+        assert(false, () => `two leaders in term ${this.term}: ${this.id} and ${m.from}`);
+        return;
+      case 'append-resp':
+        this.handleAppendResponse(m);
+        return;
+      case 'heartbeat-resp':
+        this.handleHeartbeatResponse(m);
+        return;
+      case 'snapshot-resp':
+        this.handleSnapshotResponse(m);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private handleAppendResponse(m: AppendResponse): void {
+    const pr = this.progress(m.from);
+    pr.recentActive = true;
+    if (m.reject) {
+      let hint = m.hintIndex;
+      if (m.hintTerm > 0) hint = this.log.findConflictByTerm(m.hintIndex, m.hintTerm).index;
+      if (pr.maybeDecrTo(m.index, hint)) {
+        if (pr.state === 'replicate') pr.becomeProbe();
+        this.sendAppend(m.from, true);
+      }
+      return;
+    }
+    if (!pr.maybeUpdate(m.index)) return;
+    if (pr.state === 'probe') pr.becomeReplicate();
+    else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) {
+      pr.becomeProbe();
+      pr.becomeReplicate();
+    } else if (pr.state === 'replicate') pr.inflights.freeLE(m.index);
+    if (this.maybeCommit()) this.appendPending = true;
+    while (this.sendAppend(m.from, false)) { /* pipeline until paused or caught up */ }
+    if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
+      this.send({ type: 'timeout-now', to: m.from, from: this.id, term: this.term });
+    }
+  }
+
+  private handleHeartbeatResponse(m: HeartbeatResponse): void {
+    const pr = this.progress(m.from);
+    pr.recentActive = true;
+    if (pr.state === 'probe') pr.probeSent = false;
+    else if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
+    if (pr.state !== 'snapshot' && pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
+    if (m.readRound > pr.readRound) {
+      pr.readRound = m.readRound;
+      this.confirmReadRounds();
+    }
+  }
+
+  private handleSnapshotResponse(m: SnapshotResponse): void {
+    const pr = this.progress(m.from);
+    pr.recentActive = true;
+    if (pr.state !== 'snapshot' || m.snapshotIndex !== pr.pendingSnapshot) return;
+    pr.snapshotStallBeats = 0;
+    pr.snapshotOffset = m.reject ? 0 : m.nextOffset;
+    this.sendSnapshotChunk(m.from, pr);
+  }
+
+  /** maybeCommit advances the commit index to what a quorum holds, counting only entries of this term (Figure 8). */
+  private maybeCommit(): boolean {
+    const matches = this.voters.map((id) => this.progress(id).match);
+    const index = quorumIndex(matches);
+    if (index <= this.log.committed || this.log.term(index) !== this.term) return false;
+    const before = this.log.committed;
+    this.log.commitTo(index);
+    for (let i = before + 1; i <= index; i++) {
+      const e = this.log.entry(i);
+      if (e.term === this.term) this.uncommittedBytes -= e.data.length;
+    }
+    assert(this.uncommittedBytes >= 0, 'uncommitted byte count went negative');
+    if (before < index && this.readsAwaitingTermCommit.length > 0 && this.committedInCurrentTerm()) {
+      const waiting = this.readsAwaitingTermCommit;
+      this.readsAwaitingTermCommit = [];
+      for (const ctx of waiting) this.registerRead(ctx);
+    }
+    return true;
+  }
+
+  private appendEntry(type: Entry['type'], data: Uint8Array): Entry {
+    const entry: Entry = { term: this.term, index: this.log.lastIndex() + 1, type, data };
+    this.log.append(entry);
+    this.progress(this.id).maybeUpdate(entry.index);
+    this.appendPending = true;
+    return entry;
+  }
+
+  /**
+   * sendAppend sends the follower its next entries (or a snapshot if they are
+   * compacted away). With `sendIfEmpty` false, nothing is sent when there are
+   * no entries. Returns whether a message was sent.
+   */
+  private sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+    const pr = this.progress(to);
+    if (pr.isPaused()) return false;
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.log.term(prevIndex);
+    if (prevTerm === undefined) {
+      this.sendSnapshot(to, pr);
+      return false;
+    }
+    const entries = pr.next <= this.log.lastIndex()
+      ? this.log.slice(pr.next, this.cfg.maxEntriesPerMsg, this.cfg.maxBytesPerMsg)
+      : [];
+    if (entries.length === 0 && !sendIfEmpty) return false;
+    const last = entries[entries.length - 1];
+    this.send({
+      type: 'append', to, from: this.id, term: this.term,
+      prevIndex, prevTerm, entries, commit: this.log.committed,
+    });
+    pr.sentEntries(entries.length, last === undefined ? prevIndex : last.index);
+    return true;
+  }
+
+  private sendSnapshot(to: NodeId, pr: Progress): void {
+    const snap = this.log.snapshot;
+    assert(snap !== null, () => `no snapshot to send ${to} although entries before ${pr.next} are compacted`);
+    pr.becomeSnapshot(snap.meta.index);
+    this.sendSnapshotChunk(to, pr);
+  }
+
+  private sendSnapshotChunk(to: NodeId, pr: Progress): void {
+    const snap = this.log.snapshot;
+    assert(snap !== null, 'sendSnapshotChunk: no snapshot');
+    if (snap.meta.index !== pr.pendingSnapshot) pr.becomeSnapshot(snap.meta.index);
+    const total = snap.data.length;
+    if (pr.snapshotOffset > total) pr.snapshotOffset = 0;
+    if (pr.snapshotOffset === total && total > 0) return; // all sent; wait for the follower's append-resp
+    const chunk = snap.data.subarray(pr.snapshotOffset, pr.snapshotOffset + this.cfg.snapshotChunkBytes);
+    this.send({
+      type: 'snapshot', to, from: this.id, term: this.term,
+      meta: snap.meta, offset: pr.snapshotOffset, totalBytes: total, chunk,
+    });
+  }
+
+  private broadcastHeartbeat(): void {
+    for (const to of this.voters) {
+      if (to === this.id) continue;
+      const pr = this.progress(to);
+      this.send({
+        type: 'heartbeat', to, from: this.id, term: this.term,
+        commit: Math.min(pr.match, this.log.committed), readRound: this.lastReadRound,
+      });
+      if (pr.state === 'snapshot' && ++pr.snapshotStallBeats >= 3) {
+        // The chunk or its answer was lost: send it again.
+        pr.snapshotStallBeats = 0;
+        this.sendSnapshotChunk(to, pr);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  private committedInCurrentTerm(): boolean {
+    return this.log.term(this.log.committed) === this.term;
+  }
+
+  private registerRead(ctx: number): void {
+    if (this.openRound === null) {
+      this.openRound = { round: ++this.lastReadRound, index: 0, ctxs: [] };
+    }
+    this.openRound.ctxs.push(ctx);
+  }
+
+  /** confirmReadRounds releases every sent round that a quorum has acknowledged. */
+  private confirmReadRounds(): void {
+    if (this.sentRounds.length === 0) return;
+    const acked = quorumIndex(this.voters.map((id) => (id === this.id ? this.lastReadRound : this.progress(id).readRound)));
+    let released = 0;
+    for (const r of this.sentRounds) {
+      if (r.round > acked) break;
+      for (const ctx of r.ctxs) this.readStates.push({ ctx, index: r.index });
+      this.pendingReadCount -= r.ctxs.length;
+      released++;
+    }
+    if (released > 0) this.sentRounds.splice(0, released);
+  }
+
+  private dropReads(): void {
+    for (const ctx of this.readsAwaitingTermCommit) this.droppedReads.push(ctx);
+    if (this.openRound !== null) for (const ctx of this.openRound.ctxs) this.droppedReads.push(ctx);
+    for (const r of this.sentRounds) for (const ctx of r.ctxs) this.droppedReads.push(ctx);
+    this.readsAwaitingTermCommit = [];
+    this.openRound = null;
+    this.sentRounds = [];
+    this.pendingReadCount = 0;
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  /** flush turns batched intentions (new entries, an open read round) into messages. */
+  private flush(): void {
+    if (this.role !== 'leader') return;
+    if (this.appendPending) {
+      this.appendPending = false;
+      this.maybeCommit();
+      for (const to of this.voters) if (to !== this.id) this.sendAppend(to, true);
+    }
+    if (this.openRound !== null) {
+      this.openRound.index = this.log.committed;
+      this.sentRounds.push(this.openRound);
+      this.openRound = null;
+      for (const to of this.voters) {
+        if (to === this.id) continue;
+        const pr = this.progress(to);
+        this.send({
+          type: 'heartbeat', to, from: this.id, term: this.term,
+          commit: Math.min(pr.match, this.log.committed), readRound: this.lastReadRound,
+        });
+      }
+      this.confirmReadRounds();
+    }
+  }
+
+  private progress(id: NodeId): Progress {
+    const pr = this.prs.get(id);
+    assert(pr !== undefined, () => `no progress for ${id} on ${this.id} (role ${this.role})`);
+    return pr;
+  }
+
+  private send(m: Message): void {
+    this.msgs.push(m);
+  }
+
+  private hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  private softState(): SoftState {
+    return { role: this.role, leader: this.leader, term: this.term };
+  }
+}
+
+function sameHard(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+function sameSoft(a: SoftState, b: SoftState): boolean {
+  return a.role === b.role && a.leader === b.leader && a.term === b.term;
+}
+
+function concat(parts: readonly Uint8Array[], totalBytes: number): Uint8Array {
+  const out = new Uint8Array(totalBytes);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
