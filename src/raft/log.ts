@@ -134,6 +134,8 @@ export class RaftLog {
    * is at most `term`, with that term: the back-off hint of a rejection.
    */
   findConflictByTerm(index: number, term: number): { index: number; term: number } {
+    // Inside the compacted prefix we know nothing: answer the index itself, unknown term.
+    if (index < this.offset) return { index, term: 0 };
     let i = Math.min(index, this.lastIndex());
     while (i > this.offset) {
       const t = this.term(i) as number;

@@ -686,6 +686,7 @@ export class Raft {
       }
       return;
     }
+    const wasPaused = pr.isPaused();
     if (!pr.maybeUpdate(m.index)) return;
     if (pr.state === 'probe') pr.becomeReplicate();
     else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) {
@@ -693,6 +694,8 @@ export class Raft {
       pr.becomeReplicate();
     } else if (pr.state === 'replicate') pr.inflights.freeLE(m.index);
     if (this.maybeCommit()) this.appendPending = true;
+    // A follower that was paused when the commit moved missed the broadcast: tell it now.
+    else if (wasPaused) this.sendAppend(m.from, true);
     while (this.sendAppend(m.from, false)) { /* pipeline until paused or caught up */ }
     if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
       this.send({ type: 'timeout-now', to: m.from, from: this.id, term: this.term });
