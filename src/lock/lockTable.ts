@@ -1,0 +1,164 @@
+import { assert } from './assert.js';
+import type { LockMode } from './commands.js';
+import type { PromotedGrant } from './results.js';
+
+/**
+ * LockTable is the lock state and its primitive mutations. Each primitive
+ * keeps the cross-indexes (a lease's held and waiting sets, the holder and
+ * waiter counts) in step with the locks, so the command logic in
+ * stateMachine.ts only decides what to do, never how to keep books.
+ *
+ * The Maps and Sets here are lookup structures only: whenever iteration order
+ * could reach a result or a byte, callers sort (see lockName.sortNames).
+ * Holder and waiter arrays are real state: their order is grant order and FIFO
+ * order, and snapshots preserve it.
+ */
+
+export interface Holder {
+  readonly leaseId: number;
+  readonly mode: LockMode;
+  /** token: the Raft index of the entry that caused the grant. */
+  readonly token: number;
+}
+
+export interface Waiter {
+  readonly leaseId: number;
+  readonly mode: LockMode;
+  /** queuedIndex: the index of the Acquire that queued it; strictly increasing along a queue. */
+  readonly queuedIndex: number;
+}
+
+export interface LockEntry {
+  readonly name: string;
+  /** holders: one exclusive or any number of shared, in grant order. */
+  readonly holders: Holder[];
+  /** waiters: FIFO. Invariant: non-empty only while holders is non-empty and the head is not grantable. */
+  readonly waiters: Waiter[];
+}
+
+export interface LeaseEntry {
+  readonly leaseId: number;
+  readonly ttlMs: number;
+  readonly grantedIndex: number;
+  /** held: lock name -> token of this lease's grant. */
+  readonly held: Map<string, number>;
+  /** waiting: names of locks this lease is queued on. */
+  readonly waiting: Set<string>;
+}
+
+export class LockTable {
+  readonly leases = new Map<number, LeaseEntry>();
+  readonly locks = new Map<string, LockEntry>();
+  lastAppliedIndex = 0;
+  holderCount = 0;
+  waiterCount = 0;
+
+  createLease(leaseId: number, ttlMs: number, grantedIndex: number): LeaseEntry {
+    assert(!this.leases.has(leaseId), () => `lease ${leaseId} already exists`);
+    const lease: LeaseEntry = { leaseId, ttlMs, grantedIndex, held: new Map(), waiting: new Set() };
+    this.leases.set(leaseId, lease);
+    return lease;
+  }
+
+  /** deleteLease requires the lease to hold and wait on nothing: the caller removes those first, in canonical order. */
+  deleteLease(leaseId: number): void {
+    const lease = this.leases.get(leaseId);
+    assert(lease !== undefined, () => `deleting unknown lease ${leaseId}`);
+    assert(lease.held.size === 0 && lease.waiting.size === 0, () => `lease ${leaseId} still holds or waits`);
+    this.leases.delete(leaseId);
+  }
+
+  lockOrCreate(name: string): LockEntry {
+    let lock = this.locks.get(name);
+    if (lock === undefined) {
+      lock = { name, holders: [], waiters: [] };
+      this.locks.set(name, lock);
+    }
+    return lock;
+  }
+
+  /** deleteIfIdle drops a lock with no holders and no waiters, so idle names cost nothing. */
+  deleteIfIdle(lock: LockEntry): void {
+    if (lock.holders.length === 0 && lock.waiters.length === 0) this.locks.delete(lock.name);
+  }
+
+  addHolder(lock: LockEntry, leaseId: number, mode: LockMode, token: number): void {
+    const lease = this.mustLease(leaseId);
+    assert(!lease.held.has(lock.name) && !lease.waiting.has(lock.name), () => `lease ${leaseId} already on lock ${lock.name}`);
+    lock.holders.push({ leaseId, mode, token });
+    lease.held.set(lock.name, token);
+    this.holderCount++;
+  }
+
+  removeHolder(lock: LockEntry, leaseId: number): void {
+    const at = lock.holders.findIndex((h) => h.leaseId === leaseId);
+    assert(at >= 0, () => `lease ${leaseId} does not hold lock ${lock.name}`);
+    lock.holders.splice(at, 1);
+    this.mustLease(leaseId).held.delete(lock.name);
+    this.holderCount--;
+  }
+
+  enqueue(lock: LockEntry, leaseId: number, mode: LockMode, queuedIndex: number): void {
+    const lease = this.mustLease(leaseId);
+    assert(!lease.held.has(lock.name) && !lease.waiting.has(lock.name), () => `lease ${leaseId} already on lock ${lock.name}`);
+    lock.waiters.push({ leaseId, mode, queuedIndex });
+    lease.waiting.add(lock.name);
+    this.waiterCount++;
+  }
+
+  removeWaiter(lock: LockEntry, leaseId: number): Waiter {
+    const at = lock.waiters.findIndex((w) => w.leaseId === leaseId);
+    assert(at >= 0, () => `lease ${leaseId} is not waiting on lock ${lock.name}`);
+    const [waiter] = lock.waiters.splice(at, 1);
+    this.mustLease(leaseId).waiting.delete(lock.name);
+    this.waiterCount--;
+    return waiter!;
+  }
+
+  /**
+   * canJoinHolders: a request in `mode` is compatible with the current holders,
+   * ignoring the queue — true when there are no holders, or when it and every
+   * holder are shared.
+   */
+  canJoinHolders(lock: LockEntry, mode: LockMode): boolean {
+    if (lock.holders.length === 0) return true;
+    return mode === 'shared' && lock.holders.every((h) => h.mode === 'shared');
+  }
+
+  /**
+   * grantableNow decides a new Acquire: compatible with the holders and no
+   * waiter queued (a shared request may not overtake a queued exclusive one,
+   * so writers do not starve).
+   */
+  grantableNow(lock: LockEntry | undefined, mode: LockMode): boolean {
+    if (lock === undefined) return true;
+    assert(lock.holders.length > 0 || lock.waiters.length === 0, () => `lock ${lock.name} has waiters but no holders`);
+    return lock.waiters.length === 0 && this.canJoinHolders(lock, mode);
+  }
+
+  /**
+   * promote grants waiters from the head of the queue while the head is
+   * compatible with the holders: one exclusive waiter when nothing is held, or
+   * the run of consecutive shared waiters at the head when nothing or only
+   * shared is held. It stops at the first incompatible waiter (FIFO), which
+   * restores the invariant that the head of a queue is never grantable.
+   * Every grant gets `token`, the index of the entry that caused it.
+   */
+  promote(lock: LockEntry, token: number): PromotedGrant[] {
+    const granted: PromotedGrant[] = [];
+    while (lock.waiters.length > 0) {
+      const head = lock.waiters[0]!;
+      if (!this.canJoinHolders(lock, head.mode)) break;
+      this.removeWaiter(lock, head.leaseId);
+      this.addHolder(lock, head.leaseId, head.mode, token);
+      granted.push({ name: lock.name, leaseId: head.leaseId, token, mode: head.mode });
+    }
+    return granted;
+  }
+
+  private mustLease(leaseId: number): LeaseEntry {
+    const lease = this.leases.get(leaseId);
+    assert(lease !== undefined, () => `unknown lease ${leaseId}`);
+    return lease;
+  }
+}
