@@ -193,16 +193,23 @@ export class Raft {
   /**
    * compact records the caller's snapshot of the state machine at applied
    * `index` and drops log entries up to `index - trailingEntries`, keeping a
-   * window for slow followers. Returns the new first index of the log.
+   * window for slow followers. It returns the snapshot and the log's new first
+   * index, which the caller persists exactly (store the snapshot, delete stored
+   * entries below firstIndex), or null when it did nothing: the core already
+   * holds a snapshot at or beyond `index` — possibly one received from the
+   * leader that is not durable yet — so storage must not be touched.
    */
-  compact(index: number, data: Uint8Array, trailingEntries: number): number {
+  compact(index: number, data: Uint8Array, trailingEntries: number): { snapshot: Snapshot; firstIndex: number } | null {
     assert(index <= this.log.applied, () => `compact: index ${index} beyond applied ${this.log.applied}`);
-    if (this.log.snapshot !== null && index <= this.log.snapshot.meta.index) return this.log.firstIndex();
+    if (this.log.pendingSnapshot !== null) return null;
+    if (this.log.snapshot !== null && index <= this.log.snapshot.meta.index) return null;
     const term = this.log.term(index);
     assert(term !== undefined, () => `compact: no term for index ${index}`);
     const snapshot: Snapshot = { meta: { index, term, voters: this.voters }, data };
     this.log.installLocalSnapshot(snapshot, Math.max(0, index - Math.max(0, trailingEntries)));
-    return this.log.firstIndex();
+    const firstIndex = this.log.firstIndex();
+    assert(firstIndex <= index + 1, () => `compact: first index ${firstIndex} beyond the snapshot at ${index}`);
+    return { snapshot, firstIndex };
   }
 
   /** step processes one message addressed to this node. */
@@ -574,16 +581,32 @@ export class Raft {
   }
 
   private handleAppend(m: AppendRequest): void {
-    if (m.prevIndex < this.log.committed) {
-      this.respondAppend(m.from, this.log.committed, false, 0, 0);
-      return;
+    let prevIndex = m.prevIndex;
+    let prevTerm = m.prevTerm;
+    let entries = m.entries;
+    const committed = this.log.committed;
+    if (prevIndex < committed) {
+      // Entries up to our commit index are already settled (every later leader
+      // holds them), so keep only what follows it instead of discarding the message.
+      const last = entries[entries.length - 1];
+      if (last === undefined || last.index <= committed) {
+        this.respondAppend(m.from, committed, false, 0, 0);
+        return;
+      }
+      const skip = committed - prevIndex;
+      const atCommit = entries[skip - 1] as Entry;
+      assert(atCommit.term === this.log.term(committed),
+        () => `append from ${m.from} disagrees with committed entry ${committed}: term ${atCommit.term} vs ${String(this.log.term(committed))}`);
+      entries = entries.slice(skip);
+      prevIndex = committed;
+      prevTerm = atCommit.term;
     }
-    const lastNew = this.log.maybeAppend(m.prevIndex, m.prevTerm, m.commit, m.entries);
+    const lastNew = this.log.maybeAppend(prevIndex, prevTerm, m.commit, entries);
     if (lastNew >= 0) {
       this.respondAppend(m.from, lastNew, false, 0, 0);
       return;
     }
-    const hint = this.log.findConflictByTerm(Math.min(m.prevIndex, this.log.lastIndex()), m.prevTerm);
+    const hint = this.log.findConflictByTerm(Math.min(prevIndex, this.log.lastIndex()), prevTerm);
     this.respondAppend(m.from, m.prevIndex, true, hint.index, hint.term);
   }
 

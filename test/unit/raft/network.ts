@@ -287,10 +287,10 @@ export class Network {
   /** compact takes node `id`'s snapshot at `index`, as its shell would, and stores it. */
   compact(id: NodeId, index: number, data: Uint8Array, trailingEntries: number): number {
     const raft = this.raft(id);
-    const first = raft.compact(index, data, trailingEntries);
-    const s = raft.status();
-    this.peer(id).store.compact({ meta: { index: s.snapshotIndex, term: s.snapshotTerm, voters: s.voters }, data });
-    return first;
+    const compacted = raft.compact(index, data, trailingEntries);
+    if (compacted === null) throw new Error(`compact(${index}) on ${id} did nothing: a snapshot at or beyond it exists`);
+    this.peer(id).store.compact(compacted.snapshot);
+    return compacted.firstIndex;
   }
 
   // ---------------------------------------------------------- views

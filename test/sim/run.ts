@@ -1,0 +1,524 @@
+import { defaultRaftConfig, type RaftConfig } from '../../src/raft/config.js';
+import { SeededRng } from '../../src/raft/prng.js';
+import type { Entry, Message, ReadState, Ready, Snapshot } from '../../src/raft/types.js';
+import { SimFailure, check, fail } from './assert.js';
+import { Checker } from './checker.js';
+import { type ClientHost, Clients } from './client.js';
+import { EventQueue } from './eventQueue.js';
+import { EventKind, EventPool, type SimEvent } from './events.js';
+import { Network } from './network.js';
+import { type NodeHost, SimNode } from './node.js';
+import { applyPartition } from './partitions.js';
+import { emptyStats, type SimStats } from './stats.js';
+import { describeProfile, swarmProfile, type SwarmProfile } from './swarm.js';
+import { Trace } from './trace.js';
+
+export interface SimOptions {
+  readonly nodes?: 3 | 5;
+  /** Print every trace record as it happens. */
+  readonly trace?: boolean;
+  /** Where live trace lines go (default console.log). */
+  readonly print?: (line: string) => void;
+}
+
+export interface SimResult {
+  readonly seed: number;
+  readonly ok: boolean;
+  /** What failed, when !ok. */
+  readonly failure: string;
+  /** The swarm profile, then the last trace records (only when !ok). */
+  readonly trace: string;
+  readonly profile: string;
+  readonly stats: SimStats;
+}
+
+const EVENT_BUDGET = 4_000_000;
+const EVENT_QUEUE_MAX = 1_000_000;
+const TRACE_RECORDS = 400;
+const LIVENESS_CHECK_MS = 25;
+const EVENT_POOL_MAX = 100_000;
+
+/** runSeed runs one seed: a safety phase with swarm faults, then a healed liveness phase. */
+export function runSeed(seed: number, opts: SimOptions = {}): SimResult {
+  return new Simulation(seed, opts).run();
+}
+
+/** replayCommand is the one command that replays a seed. */
+export function replayCommand(seed: number, nodes?: 3 | 5): string {
+  return `npm run sim -- --seed ${seed}${nodes === undefined ? '' : ` --nodes ${nodes}`}`;
+}
+
+class Simulation implements NodeHost, ClientHost {
+  private readonly queue = new EventQueue<SimEvent>(EVENT_QUEUE_MAX);
+  private readonly pool = new EventPool(EVENT_POOL_MAX);
+  readonly nodes: SimNode[] = [];
+  private readonly profile: SwarmProfile;
+  private readonly network: Network;
+  private readonly checker: Checker;
+  private readonly clients: Clients;
+  private readonly trace: Trace;
+  private readonly faultRng: SeededRng;
+  private readonly idxById = new Map<string, number>();
+  private readonly stats: SimStats;
+  private liveness = false;
+  private livenessStartMs = 0;
+  private done = false;
+
+  constructor(private readonly seed: number, opts: SimOptions) {
+    const root = new SeededRng(seed);
+    this.profile = swarmProfile(root.fork(), opts.nodes === undefined ? {} : { nodes: opts.nodes });
+    const p = this.profile;
+    const netRng = root.fork();
+    const clientRng = root.fork();
+    this.faultRng = root.fork();
+    const ids: string[] = [];
+    for (let i = 0; i < p.nodeCount; i++) ids.push(`n${i + 1}`);
+    ids.forEach((id, i) => this.idxById.set(id, i));
+    this.stats = emptyStats(p.nodeCount);
+    this.trace = new Trace(TRACE_RECORDS, opts.trace === true, ids, opts.print);
+    for (let i = 0; i < p.nodeCount; i++) {
+      const config: RaftConfig = { ...defaultRaftConfig(ids[i] as string, ids), ...p.raft, electionTicks: 10, heartbeatTicks: 1 };
+      this.nodes.push(new SimNode(i, config, p, root.fork(), this));
+    }
+    this.network = new Network(
+      p.nodeCount,
+      { lossRate: p.lossRate, dupRate: p.dupRate, delayMinMs: p.delayMinMs, delayMaxMs: p.delayMaxMs },
+      netRng,
+      (atMs, from, to, msg) => this.queue.push(atMs, this.pool.take(EventKind.deliver, to, from, msg)),
+      (from, _to, msg, reason) => this.onDrop(from, msg, reason),
+    );
+    this.checker = new Checker(
+      this.nodes,
+      (node) => this.clients.onLeadershipLost(node),
+      (node, text) => this.note(node, text),
+      (node) => this.onNewLeader(node),
+    );
+    this.clients = new Clients(p, clientRng, this);
+  }
+
+  get nowMs(): number {
+    return this.queue.nowMs;
+  }
+
+  run(): SimResult {
+    let failure = '';
+    try {
+      this.trace.note(0, -1, `seed ${this.seed}\n${describeProfile(this.profile)}`);
+      this.start();
+      this.loop();
+      this.finalChecks();
+    } catch (e) {
+      failure = e instanceof SimFailure ? e.message : e instanceof Error ? `thrown: ${e.stack ?? `${e.name}: ${e.message}`}` : `thrown: ${String(e)}`;
+      this.trace.note(this.nowMs, -1, `FAILURE: ${failure}`);
+    }
+    this.collectStats();
+    const ok = failure === '';
+    return {
+      seed: this.seed,
+      ok,
+      failure,
+      trace: ok ? '' : `${describeProfile(this.profile)}\n--- last ${TRACE_RECORDS} trace records ---\n${this.trace.dump()}`,
+      profile: describeProfile(this.profile),
+      stats: this.stats,
+    };
+  }
+
+  private start(): void {
+    const p = this.profile;
+    for (const node of this.nodes) {
+      node.start();
+      this.checker.nodeStarted(node);
+      this.schedule(this.faultRng.nextFloat() * (p.tickMsByNode[node.idx] as number), EventKind.tick, node.idx, 0);
+    }
+    this.clients.start();
+    if (p.partitionMode !== 'none') this.scheduleFault(EventKind.partition, p.partitionIntervalMs);
+    if (p.crashIntervalMs > 0) this.scheduleFault(EventKind.crash, p.crashIntervalMs);
+    if (p.pauseIntervalMs > 0) this.scheduleFault(EventKind.pause, p.pauseIntervalMs);
+    if (p.transferIntervalMs > 0) this.scheduleFault(EventKind.transfer, p.transferIntervalMs);
+    this.schedule(p.safetyMs, EventKind.livenessStart, -1, 0);
+  }
+
+  private loop(): void {
+    while (!this.done) {
+      if (this.stats.events >= EVENT_BUDGET) fail(`event budget of ${EVENT_BUDGET} exhausted at ${this.nowMs.toFixed(1)}ms (livelock or message storm)`);
+      check(this.queue.size > 0, 'event queue ran dry');
+      const ev = this.queue.pop();
+      this.stats.events++;
+      this.dispatch(ev);
+      if (!ev.held) this.pool.give(ev);
+    }
+  }
+
+  private dispatch(ev: SimEvent): void {
+    switch (ev.kind) {
+      case EventKind.tick: return this.onTick(ev);
+      case EventKind.deliver: return this.onDeliver(ev);
+      case EventKind.persistDone: return this.onPersistDone(ev);
+      case EventKind.client: return this.onClient(ev);
+      case EventKind.crash: return ev.node < 0 ? this.onCrash() : this.onLeaderCrash(ev);
+      case EventKind.restart: return this.onRestart(ev);
+      case EventKind.pause: return this.onPause();
+      case EventKind.resume: return this.onResume(ev);
+      case EventKind.partition: return this.onPartition();
+      case EventKind.heal: return this.onHeal();
+      case EventKind.transfer: return this.onTransfer();
+      case EventKind.livenessStart: return this.onLivenessStart();
+      case EventKind.livenessCheck: return this.onLivenessCheck();
+    }
+  }
+
+  // --- node events -------------------------------------------------------
+
+  private onTick(ev: SimEvent): void {
+    const node = this.nodes[ev.node] as SimNode;
+    this.schedule(this.nowMs + (this.profile.tickMsByNode[node.idx] as number), EventKind.tick, node.idx, 0);
+    if (!node.up || node.paused) return;
+    node.tick();
+    this.check(node);
+  }
+
+  private onDeliver(ev: SimEvent): void {
+    const msg = ev.msg as Message;
+    if (!this.network.arrive(ev.arg, ev.node, msg)) return;
+    const node = this.nodes[ev.node] as SimNode;
+    if (!node.up) return this.trace.drop(this.nowMs, ev.node, msg, 'node down');
+    if (node.paused) return this.holdForPaused(node, ev);
+    this.deliverNow(node, msg);
+  }
+
+  private deliverNow(node: SimNode, msg: Message): void {
+    this.trace.deliver(this.nowMs, node.idx, msg);
+    if (msg.type === 'snapshot' && msg.offset + msg.chunk.length === msg.totalBytes) this.stats.snapshotsReceived++;
+    node.step(msg);
+    this.check(node);
+  }
+
+  private onPersistDone(ev: SimEvent): void {
+    const node = this.nodes[ev.node] as SimNode;
+    if (!node.up || ev.arg !== node.incarnation) return; // the fsync of a crashed incarnation: lost
+    if (node.paused) return this.holdForPaused(node, ev);
+    node.persistDone();
+    this.check(node);
+  }
+
+  private holdForPaused(node: SimNode, ev: SimEvent): void {
+    if (node.queue(ev)) {
+      ev.held = true;
+      return;
+    }
+    this.stats.faults.backlogDrops++;
+    this.trace.drop(this.nowMs, node.idx, ev.msg as Message, 'paused backlog full');
+  }
+
+  private onClient(ev: SimEvent): void {
+    this.clients.wake(ev.node);
+    for (const node of this.nodes) this.check(node);
+  }
+
+  // --- faults ------------------------------------------------------------
+
+  private onCrash(): void {
+    if (this.liveness) return;
+    this.scheduleFault(EventKind.crash, this.profile.crashIntervalMs);
+    const victim = this.pickNode((n) => n.up);
+    if (victim !== null) this.crash(victim);
+  }
+
+  /** onNewLeader may doom a new leader to crash shortly (Figure 8 schedules). */
+  private onNewLeader(node: SimNode): void {
+    if (this.liveness || this.profile.leaderCrashChance === 0 || !this.faultRng.chance(this.profile.leaderCrashChance)) return;
+    const atMs = this.nowMs + this.faultRng.nextFloat() * this.profile.leaderCrashDelayMaxMs;
+    this.schedule(atMs, EventKind.crash, node.idx, node.incarnation);
+  }
+
+  private onLeaderCrash(ev: SimEvent): void {
+    const node = this.nodes[ev.node] as SimNode;
+    if (this.liveness || !node.up || node.incarnation !== ev.arg) return;
+    this.stats.faults.leaderCrashes++;
+    this.crash(node);
+  }
+
+  private crash(victim: SimNode): void {
+    this.stats.faults.crashes++;
+    this.note(victim.idx, `CRASH (outstanding Ready ${victim.outstanding === null ? 'none' : 'lost'})`);
+    this.checker.nodeCrashed(victim);
+    this.clients.onNodeDown(victim);
+    victim.crash();
+    const restartMs = this.nowMs + this.faultRng.nextFloat() * this.profile.restartDelayMaxMs;
+    this.schedule(restartMs, EventKind.restart, victim.idx, victim.incarnation);
+  }
+
+  private onRestart(ev: SimEvent): void {
+    const node = this.nodes[ev.node] as SimNode;
+    if (node.up || node.incarnation !== ev.arg) return;
+    this.restart(node);
+  }
+
+  private restart(node: SimNode): void {
+    this.stats.faults.restarts++;
+    const hs = node.storage.hardState;
+    this.note(node.idx, `RESTART from t${hs.term} vote=${hs.vote || '-'} commit=${hs.commit} snapshot=${node.storage.snapshotIndex} last=${node.storage.lastIndex()}`);
+    node.start();
+    this.checker.nodeStarted(node);
+  }
+
+  private onPause(): void {
+    if (this.liveness) return;
+    this.scheduleFault(EventKind.pause, this.profile.pauseIntervalMs);
+    const victim = this.pickNode((n) => n.up && !n.paused);
+    if (victim === null) return;
+    this.stats.faults.pauses++;
+    victim.paused = true;
+    const durationMs = this.faultRng.nextFloat() * this.profile.pauseDurationMaxMs;
+    this.note(victim.idx, `PAUSE for ${durationMs.toFixed(1)}ms`);
+    this.schedule(this.nowMs + durationMs, EventKind.resume, victim.idx, victim.incarnation);
+  }
+
+  private onResume(ev: SimEvent): void {
+    const node = this.nodes[ev.node] as SimNode;
+    if (!node.up || !node.paused || node.incarnation !== ev.arg) return;
+    this.resume(node);
+  }
+
+  /** resume unpauses a node and lets it work through its backlog, in arrival order. */
+  private resume(node: SimNode): void {
+    node.paused = false;
+    const backlog = node.backlog.splice(0, node.backlog.length);
+    this.note(node.idx, `RESUME with ${backlog.length} queued events`);
+    for (const ev of backlog) {
+      ev.held = false;
+      if (node.up && !node.paused) {
+        if (ev.kind === EventKind.deliver) this.deliverNow(node, ev.msg as Message);
+        else if (ev.arg === node.incarnation) {
+          node.persistDone();
+          this.check(node);
+        }
+      }
+      this.pool.give(ev);
+    }
+  }
+
+  private onPartition(): void {
+    if (this.liveness) return;
+    this.stats.faults.partitions++;
+    const what = applyPartition(this.profile.partitionMode, this.network, this.faultRng, this.currentLeader());
+    this.note(-1, `PARTITION ${what}`);
+    this.schedule(this.nowMs + this.faultRng.nextFloat() * this.profile.partitionDurationMaxMs, EventKind.heal, -1, 0);
+  }
+
+  private onHeal(): void {
+    if (this.liveness) return;
+    this.network.healAll();
+    this.note(-1, 'HEAL all links');
+    this.scheduleFault(EventKind.partition, this.profile.partitionIntervalMs);
+  }
+
+  private onTransfer(): void {
+    if (this.liveness) return;
+    this.scheduleFault(EventKind.transfer, this.profile.transferIntervalMs);
+    const leader = this.currentLeader();
+    if (leader < 0) return;
+    const node = this.nodes[leader] as SimNode;
+    if (node.paused) return;
+    const to = (leader + 1 + this.faultRng.nextInt(this.nodes.length - 1)) % this.nodes.length;
+    const ok = node.transferLeadership((this.nodes[to] as SimNode).id);
+    this.stats.faults.transfers++;
+    this.note(leader, `TRANSFER leadership to n${to + 1}: ${ok ? 'started' : 'refused'}`);
+    this.check(node);
+  }
+
+  // --- liveness ----------------------------------------------------------
+
+  private onLivenessStart(): void {
+    this.liveness = true;
+    this.livenessStartMs = this.nowMs;
+    this.network.healAll();
+    this.network.stopFaults();
+    this.note(-1, 'LIVENESS: healed all links, stopped loss/duplication, restarting and resuming everyone');
+    for (const node of this.nodes) {
+      if (!node.up) this.restart(node);
+      else if (node.paused) this.resume(node);
+    }
+    this.clients.startLiveness();
+    this.schedule(this.nowMs + LIVENESS_CHECK_MS, EventKind.livenessCheck, -1, 0);
+  }
+
+  private onLivenessCheck(): void {
+    const why = this.notConverged();
+    if (why === '') {
+      this.stats.convergeMs = this.nowMs - this.livenessStartMs;
+      this.note(-1, `CONVERGED after ${this.stats.convergeMs.toFixed(1)}ms`);
+      this.done = true;
+      return;
+    }
+    if (this.nowMs - this.livenessStartMs >= this.profile.livenessMs) fail(`liveness: no convergence ${this.profile.livenessMs}ms after healing: ${why}\n${this.describeNodes()}`);
+    this.schedule(this.nowMs + LIVENESS_CHECK_MS, EventKind.livenessCheck, -1, 0);
+  }
+
+  /** notConverged returns why the cluster has not converged yet, or '' when it has. */
+  private notConverged(): string {
+    const leaders = this.nodes.filter((n) => n.up && n.core().status().role === 'leader');
+    if (leaders.length !== 1) return `${leaders.length} leaders`;
+    const lead = (leaders[0] as SimNode).core().status();
+    for (const node of this.nodes) {
+      const st = node.core().status();
+      if (st.leader !== lead.id || st.term !== lead.term) return `${node.id} follows ${st.leader ?? '-'} in t${st.term}`;
+      if (st.commit !== lead.lastIndex || st.applied !== lead.lastIndex) return `${node.id} at commit ${st.commit} applied ${st.applied}, leader last ${lead.lastIndex}`;
+    }
+    if (!this.clients.livenessAcked) return 'no proposal acknowledged since healing';
+    return '';
+  }
+
+  private finalChecks(): void {
+    const first = this.nodes[0] as SimNode;
+    for (const node of this.nodes) {
+      if (!(node.sm.lastApplied === first.sm.lastApplied && node.sm.digest() === first.sm.digest())) fail(`state machine safety: ${node.id} (applied ${node.sm.lastApplied}) and ${first.id} (applied ${first.sm.lastApplied}) differ at the end`);
+    }
+    for (const ack of this.clients.acks) {
+      const applied = this.checker.appliedAt(ack.index);
+      if (!(applied !== undefined && applied.term === ack.term && applied.hash === ack.dataHash)) fail(`durability: acknowledged ${ack.payload} at ${ack.index}@t${ack.term} but ${applied === undefined ? 'nothing' : `${ack.index}@t${applied.term}`} was applied there`);
+      if (!(this.checker.committedTermAt(ack.index) === undefined || this.checker.committedTermAt(ack.index) === ack.term)) fail(`durability: acknowledged ${ack.payload} at ${ack.index}@t${ack.term} but t${String(this.checker.committedTermAt(ack.index))} is committed there`);
+      if (first.sm.lastApplied < ack.index) fail(`durability: acknowledged ${ack.payload} at ${ack.index} beyond the final applied ${first.sm.lastApplied}`);
+    }
+  }
+
+  // --- NodeHost ----------------------------------------------------------
+
+  schedulePersistDone(node: SimNode, atMs: number): void {
+    this.schedule(atMs, EventKind.persistDone, node.idx, node.incarnation);
+  }
+
+  send(node: SimNode, msg: Message): void {
+    this.checker.messageSent(node, msg);
+    const to = this.idxById.get(msg.to);
+    if (to === undefined) fail(`${node.id}: sends ${msg.type} to unknown node '${msg.to}'`);
+    if (msg.type === 'snapshot') {
+      this.stats.snapshotChunksSent++;
+      if (msg.offset === 0) this.stats.snapshotsSent++;
+    }
+    if (this.profile.freezeMessages) freezeMessage(msg);
+    this.network.send(this.nowMs, node.idx, to, msg);
+  }
+
+  onPersisted(node: SimNode, rd: Ready): void {
+    this.trace.persist(this.nowMs, node.idx, rd);
+    this.checker.readyPersisted(node, rd);
+    if (rd.snapshot !== null) this.stats.snapshotsInstalled++;
+  }
+
+  onSnapshotRestored(node: SimNode, snapshot: Snapshot): void {
+    this.checker.snapshotRestored(node, snapshot);
+    this.clients.onSnapshotRestored(node, snapshot);
+  }
+
+  onApplied(node: SimNode, entry: Entry): void {
+    this.checker.entryApplied(node, entry);
+    this.clients.onApplied(node, entry);
+  }
+
+  onReadServed(node: SimNode, rs: ReadState): void {
+    this.clients.onReadServed(node, rs);
+  }
+
+  onReadDropped(node: SimNode, ctx: number): void {
+    this.clients.onReadDropped(node, ctx);
+  }
+
+  onCompacted(node: SimNode, snapshot: Snapshot, firstIndex: number): void {
+    this.stats.compactions++;
+    this.note(node.idx, `compacted to snapshot ${snapshot.meta.index}@t${snapshot.meta.term}, log from ${firstIndex}`);
+  }
+
+  // --- ClientHost ----------------------------------------------------------
+
+  scheduleClient(client: number, atMs: number): void {
+    this.schedule(atMs, EventKind.client, client, 0);
+  }
+
+  note(node: number, text: string): void {
+    this.trace.note(this.nowMs, node, text);
+  }
+
+  // --- helpers -------------------------------------------------------------
+
+  /** check runs the checker on a node whose observable state may have changed. */
+  private check(node: SimNode): void {
+    if (!node.needsCheck) return;
+    node.needsCheck = false;
+    this.checker.afterEvent(node);
+  }
+
+  private schedule(atMs: number, kind: EventKind, node: number, arg: number): void {
+    this.queue.push(atMs, this.pool.take(kind, node, arg, null));
+  }
+
+  /** scheduleFault schedules the next fault of a kind after a jittered mean interval. */
+  private scheduleFault(kind: EventKind, meanMs: number): void {
+    this.schedule(this.nowMs + meanMs * (0.5 + this.faultRng.nextFloat()), kind, -1, 0);
+  }
+
+  private pickNode(pred: (n: SimNode) => boolean): SimNode | null {
+    const candidates = this.nodes.filter(pred);
+    return candidates.length === 0 ? null : (candidates[this.faultRng.nextInt(candidates.length)] as SimNode);
+  }
+
+  /** currentLeader returns the live leader with the highest term, or -1. */
+  private currentLeader(): number {
+    let best = -1;
+    let bestTerm = -1;
+    for (const node of this.nodes) {
+      if (!node.up) continue;
+      const st = node.core().status();
+      if (st.role === 'leader' && st.term > bestTerm) {
+        best = node.idx;
+        bestTerm = st.term;
+      }
+    }
+    return best;
+  }
+
+  private onDrop(from: number, msg: Message, reason: string): void {
+    const f = this.stats.faults;
+    if (reason === 'lost') f.lost++;
+    else if (reason === 'link full') f.linkFullDrops++;
+    else f.cutDrops++;
+    this.trace.drop(this.nowMs, from, msg, reason);
+  }
+
+  private describeNodes(): string {
+    return this.nodes.map((n) => {
+      if (!n.up) return `  ${n.id}: down`;
+      const st = n.core().status();
+      return `  ${n.id}: ${st.role} t${st.term} leader=${st.leader ?? '-'} vote=${st.vote || '-'} commit=${st.commit} applied=${st.applied} log=[${st.firstIndex}..${st.lastIndex}] snap=${st.snapshotIndex}@t${st.snapshotTerm}${n.paused ? ' PAUSED' : ''}${n.outstanding ? ' (Ready outstanding)' : ''}`;
+    }).join('\n');
+  }
+
+  private collectStats(): void {
+    const s = this.stats;
+    s.virtualTimeMs = this.nowMs;
+    s.faults.duplicated = this.network.stats.duplicated;
+    s.messagesSent = this.network.stats.sent;
+    s.messagesDelivered = this.network.stats.delivered;
+    s.elections = this.checker.stats.elections;
+    s.leaderChanges = this.checker.stats.leaderChanges;
+    const c = this.clients.stats;
+    s.proposals = c.proposed;
+    s.proposalsRefused = c.refused;
+    s.proposalsAcked = c.acked;
+    s.proposalsFailed = c.failed;
+    s.readsIssued = c.readsIssued;
+    s.readsServed = c.readsServed;
+    s.readsFailed = c.readsFailed;
+  }
+}
+
+/** freezeMessage makes a message and its entry list immutable (payload bytes cannot be frozen). */
+function freezeMessage(msg: Message): void {
+  Object.freeze(msg);
+  if (msg.type === 'append') {
+    Object.freeze(msg.entries);
+    for (const e of msg.entries) Object.freeze(e);
+  } else if (msg.type === 'snapshot') {
+    Object.freeze(msg.meta);
+  }
+}

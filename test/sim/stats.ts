@@ -1,0 +1,58 @@
+/** FaultStats counts injected faults by kind. */
+export interface FaultStats {
+  lost: number;
+  duplicated: number;
+  cutDrops: number;
+  linkFullDrops: number;
+  partitions: number;
+  crashes: number;
+  /** Crashes of newly elected leaders (included in crashes). */
+  leaderCrashes: number;
+  restarts: number;
+  pauses: number;
+  backlogDrops: number;
+  transfers: number;
+}
+
+/** SimStats is everything a run counted; all of it is deterministic for a seed. */
+export interface SimStats {
+  nodes: number;
+  virtualTimeMs: number;
+  events: number;
+  faults: FaultStats;
+  elections: number;
+  leaderChanges: number;
+  messagesSent: number;
+  messagesDelivered: number;
+  snapshotsSent: number;
+  snapshotChunksSent: number;
+  snapshotsInstalled: number;
+  /** Final snapshot chunks delivered to a running node (a transfer completed on the wire). */
+  snapshotsReceived: number;
+  compactions: number;
+  proposals: number;
+  proposalsRefused: number;
+  proposalsAcked: number;
+  proposalsFailed: number;
+  readsIssued: number;
+  readsServed: number;
+  readsFailed: number;
+  /** Virtual time from healing to convergence, -1 when the run did not converge. */
+  convergeMs: number;
+}
+
+export function emptyFaultStats(): FaultStats {
+  return {
+    lost: 0, duplicated: 0, cutDrops: 0, linkFullDrops: 0, partitions: 0,
+    crashes: 0, leaderCrashes: 0, restarts: 0, pauses: 0, backlogDrops: 0, transfers: 0,
+  };
+}
+
+export function emptyStats(nodes: number): SimStats {
+  return {
+    nodes, virtualTimeMs: 0, events: 0, faults: emptyFaultStats(), elections: 0, leaderChanges: 0,
+    messagesSent: 0, messagesDelivered: 0, snapshotsSent: 0, snapshotChunksSent: 0, snapshotsInstalled: 0, snapshotsReceived: 0,
+    compactions: 0, proposals: 0, proposalsRefused: 0, proposalsAcked: 0, proposalsFailed: 0,
+    readsIssued: 0, readsServed: 0, readsFailed: 0, convergeMs: -1,
+  };
+}
