@@ -20,6 +20,7 @@ import type { SimNode } from './node.js';
  *   wire maps to one payload and one previous term (which by induction gives
  *   identical prefixes); within a batch, indexes are contiguous and terms never decrease;
  * - commit safety: an index is only ever committed with one term, on any node;
+ * - the Figure 8 rule: a leader's commit index only moves onto an entry of its own term;
  * - leader completeness: a new leader of term T holds every entry known to be
  *   committed before T (same term at each index it still holds, lastIndex past them);
  * - state machine safety: the entry applied at an index is the same (term and
@@ -103,7 +104,13 @@ export class Checker {
     }
     const wasLeader = view.role === 'leader';
     const termChanged = st.term !== view.term;
-    if (st.commit > view.commit) this.commitAdvanced(node, st);
+    if (st.commit > view.commit) {
+      // Figure 8 (§5.4.2): a leader moves its commit index only onto an entry of its own term.
+      if (wasLeader && !termChanged && st.role === 'leader' && node.core().termAt(st.commit) !== st.term) {
+        fail(`figure 8: ${node.id}, leader of t${st.term}, committed ${st.commit}@t${String(node.core().termAt(st.commit))} (an entry of an earlier term, by counting replicas)`);
+      }
+      this.commitAdvanced(node, st);
+    }
     view.applied = st.applied;
     if (wasLeader && (st.role !== 'leader' || termChanged)) this.onLeadershipLost(node);
     if (st.role === 'leader' && (!wasLeader || termChanged)) {

@@ -59,6 +59,8 @@ class Simulation implements NodeHost, ClientHost {
   private readonly trace: Trace;
   private readonly faultRng: SeededRng;
   private readonly idxById = new Map<string, number>();
+  /** Outbound links cut to keep a doomed new leader's appends on a minority, restored when it crashes. */
+  private readonly minorityCuts = new Map<number, number[]>();
   private readonly stats: SimStats;
   private liveness = false;
   private livenessStartMs = 0;
@@ -224,17 +226,41 @@ class Simulation implements NodeHost, ClientHost {
     if (victim !== null) this.crash(victim);
   }
 
-  /** onNewLeader may doom a new leader to crash shortly (Figure 8 schedules). */
+  /**
+   * onNewLeader may doom a new leader to crash shortly, and often first lets
+   * its appends reach only one follower: the schedules of the Raft paper's
+   * Figure 8, where entries of old terms sit on a minority while leaders churn.
+   */
   private onNewLeader(node: SimNode): void {
     if (this.liveness || this.profile.leaderCrashChance === 0 || !this.faultRng.chance(this.profile.leaderCrashChance)) return;
     const atMs = this.nowMs + this.faultRng.nextFloat() * this.profile.leaderCrashDelayMaxMs;
+    if (this.faultRng.chance(0.6)) this.cutToMinority(node);
     this.schedule(atMs, EventKind.crash, node.idx, node.incarnation);
+  }
+
+  /** cutToMinority lets a leader's messages reach too few followers to form a quorum with it. */
+  private cutToMinority(node: SimNode): void {
+    const n = this.nodes.length;
+    const keepCount = this.faultRng.nextInt(Math.floor(n / 2)); // 3 nodes: 0; 5 nodes: 0 or 1
+    const keep = new Set<number>();
+    while (keep.size < keepCount) keep.add((node.idx + 1 + this.faultRng.nextInt(n - 1)) % n);
+    const cuts: number[] = [];
+    for (let other = 0; other < n; other++) {
+      if (other === node.idx || keep.has(other) || this.network.isCut(node.idx, other)) continue;
+      this.network.setCut(node.idx, other, true);
+      cuts.push(other);
+    }
+    this.minorityCuts.set(node.idx, cuts);
+    this.note(node.idx, `MINORITY leader reaches only {${[...keep].map((k) => `n${k + 1}`).join(',')}}`);
   }
 
   private onLeaderCrash(ev: SimEvent): void {
     const node = this.nodes[ev.node] as SimNode;
     if (this.liveness || !node.up || node.incarnation !== ev.arg) return;
     this.stats.faults.leaderCrashes++;
+    // The doomed leader's links come back for its next life.
+    for (const other of this.minorityCuts.get(node.idx) ?? []) this.network.setCut(node.idx, other, false);
+    this.minorityCuts.delete(node.idx);
     this.crash(node);
   }
 
