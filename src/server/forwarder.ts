@@ -1,0 +1,143 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { ApiError } from './apiError.js';
+import { methodOf, type ApiServiceName } from './apiProto.js';
+import type { ServerCall } from './rpc.js';
+import { METADATA, leaderMetadata, unavailable, type LeaderHint } from './statusMapping.js';
+
+/**
+ * Forwarder relays calls a follower receives to the leader: unary calls as
+ * one forwarded call each, KeepAlive as a proxied stream. Forwarded calls
+ * carry `raftlock-forwarded: 1`, so a node that is not the leader either
+ * answers them itself or refuses; it never forwards them again (no loops).
+ *
+ * One grpc client (one channel) is cached per leader address; the set is
+ * bounded by the cluster's members. close() closes them all.
+ */
+export interface ForwarderOptions {
+  readonly credentials: grpc.ChannelCredentials;
+  readonly logger: Logger;
+  /** timeoutMs caps a forwarded call beyond the caller's own deadline, so a hung leader cannot hang callers without one. */
+  readonly timeoutMs: number;
+  /** maxMessageBytes: the largest reply accepted from the leader (a List of every lease can be large). */
+  readonly maxMessageBytes: number;
+}
+
+/** Only raftlock's own trailing metadata crosses the hop back to the caller. */
+const FORWARDED_PREFIX = 'raftlock-';
+
+export class Forwarder {
+  private readonly clients = new Map<string, grpc.Client>();
+  private closed = false;
+
+  constructor(private readonly options: ForwarderOptions) {}
+
+  /**
+   * unary forwards `request` to the leader's `service/method` with the
+   * caller's deadline (capped by timeoutMs + extraMs) and cancellation.
+   * A failure keeps the leader's code, message and raftlock metadata; an
+   * UNAVAILABLE without a leader hint gets `leader`'s, so the caller can go there itself.
+   */
+  unary<Req, Res>(service: ApiServiceName, method: string, request: Req, call: ServerCall, leader: LeaderHint, extraMs = 0): Promise<Res> {
+    const definition = methodOf<Req, Res>(service, method);
+    const client = this.clientFor(leader);
+    return new Promise<Res>((resolve, reject) => {
+      client.makeUnaryRequest<Req, Res>(
+        definition.path,
+        definition.requestSerialize,
+        definition.responseDeserialize,
+        request,
+        forwardedMetadata(),
+        { parent: call, propagate_flags: grpc.propagate.DEADLINE | grpc.propagate.CANCELLATION, deadline: Date.now() + this.options.timeoutMs + extraMs },
+        (err, response) => {
+          if (err !== null) reject(relayError(err, leader));
+          else if (response === undefined) reject(new ApiError(grpc.status.INTERNAL, `the leader ${leader.id} sent no ${method} response`));
+          else resolve(response);
+        },
+      );
+    });
+  }
+
+  /**
+   * stream proxies a bidirectional stream to the leader, message for message,
+   * with backpressure both ways; when either side ends, so does the other.
+   */
+  stream<Req, Res>(service: ApiServiceName, method: string, down: grpc.ServerDuplexStream<Req, Res>, leader: LeaderHint): void {
+    const definition = methodOf<Req, Res>(service, method);
+    const client = this.clientFor(leader);
+    const up = client.makeBidiStreamRequest<Req, Res>(definition.path, definition.requestSerialize, definition.responseDeserialize, forwardedMetadata(), {
+      parent: down,
+      propagate_flags: grpc.propagate.DEADLINE | grpc.propagate.CANCELLATION,
+    });
+    let finished = false;
+    const finish = (error: ApiError | null): void => {
+      if (finished) return;
+      finished = true;
+      if (down.cancelled) return;
+      if (error === null) down.end();
+      else down.emit('error', error.toStatus());
+    };
+    down.on('data', (req: Req) => {
+      if (finished) return;
+      if (!up.write(req)) {
+        down.pause();
+        up.once('drain', () => down.resume());
+      }
+    });
+    down.on('end', () => up.end());
+    down.on('error', () => up.cancel());
+    down.on('cancelled', () => {
+      finished = true;
+      up.cancel();
+    });
+    up.on('data', (res: Res) => {
+      if (finished) return;
+      if (!down.write(res)) {
+        up.pause();
+        down.once('drain', () => up.resume());
+      }
+    });
+    up.on('error', (err: grpc.ServiceError) => finish(relayError(err, leader)));
+    up.on('status', (status: grpc.StatusObject) => {
+      if (status.code === grpc.status.OK) finish(null);
+    });
+  }
+
+  /** close closes every cached channel; later calls fail with UNAVAILABLE. */
+  close(): void {
+    this.closed = true;
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+  }
+
+  private clientFor(leader: LeaderHint): grpc.Client {
+    if (this.closed) throw unavailable('this node is shutting down; retry on another member', leader);
+    let client = this.clients.get(leader.clientAddress);
+    if (client === undefined) {
+      this.options.logger.debug({ leader: leader.id, address: leader.clientAddress }, 'opening a forwarding channel to the leader');
+      client = new grpc.Client(leader.clientAddress, this.options.credentials, {
+        'grpc.max_receive_message_length': this.options.maxMessageBytes,
+      });
+      this.clients.set(leader.clientAddress, client);
+    }
+    return client;
+  }
+}
+
+function forwardedMetadata(): grpc.Metadata {
+  const md = new grpc.Metadata();
+  md.set(METADATA.forwarded, '1');
+  return md;
+}
+
+/** relayError passes the leader's status through, adding our leader hint to an UNAVAILABLE that has none. */
+function relayError(err: grpc.ServiceError, leader: LeaderHint): ApiError {
+  const md = new grpc.Metadata();
+  const remote = err.metadata ?? new grpc.Metadata();
+  for (const [key, value] of Object.entries(remote.getMap())) {
+    if (key.startsWith(FORWARDED_PREFIX)) md.set(key, typeof value === 'string' ? value : value.toString('utf8'));
+  }
+  if (err.code !== grpc.status.UNAVAILABLE) return new ApiError(err.code, err.details, md);
+  if (md.get(METADATA.leader).length > 0) return new ApiError(err.code, err.details, md);
+  return new ApiError(err.code, `forwarding to the leader ${leader.id} at ${leader.clientAddress} failed: ${err.details}`, leaderMetadata(leader, md));
+}

@@ -1,0 +1,87 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { ApiError } from './apiError.js';
+import type { KeepAliveRequest, KeepAliveResponse } from './apiProto.js';
+import { toStatus, type ServerContext } from './rpc.js';
+import { validateLeaseId } from './validation.js';
+
+/**
+ * serveKeepAlive answers a KeepAlive stream on the leader. One stream may
+ * carry thousands of leases, so requests are not served one after another:
+ * each goes to node.keepAlive at once (the node batches concurrent renewals
+ * into one quorum round) and is answered when it resolves, in whatever order.
+ *
+ * Bound: at most ctx.maxKeepAlivesInFlight requests per stream are between
+ * being read and their reply being flushed to the transport. At the bound the
+ * stream stops reading (grpc-js then stops granting HTTP/2 flow-control
+ * credit, so the client's writes block): a client that sends faster than the
+ * cluster confirms, or that stops reading replies, is slowed, never buffered
+ * without limit.
+ *
+ * Ends: OK after the client half-closes and every reply is flushed;
+ * INVALID_ARGUMENT on a malformed lease id; UNAVAILABLE with leader metadata
+ * when this node stops leading (or stops) — the client reconnects.
+ */
+export function serveKeepAlive(ctx: ServerContext, call: grpc.ServerDuplexStream<KeepAliveRequest, KeepAliveResponse>): void {
+  const max = ctx.maxKeepAlivesInFlight;
+  let inFlight = 0;
+  let paused = false;
+  let halfClosed = false;
+  let finished = false;
+
+  const finish = (error: ApiError | null): void => {
+    if (finished) return;
+    finished = true;
+    if (call.cancelled) return;
+    if (error === null) call.end();
+    else call.emit('error', error.toStatus());
+  };
+
+  const settle = (): void => {
+    inFlight--;
+    if (paused && inFlight < max) {
+      paused = false;
+      call.resume();
+    }
+    if (halfClosed && inFlight === 0) finish(null);
+  };
+
+  const renew = (leaseId: number): void => {
+    ctx.node.keepAlive(leaseId).then(
+      (ttlMs) => {
+        if (finished) return settle();
+        const reply: KeepAliveResponse = { leaseId: String(leaseId), ttlMs: String(ttlMs) };
+        call.write(reply, () => settle());
+      },
+      (err: unknown) => {
+        finish(toStatus(ctx, err, 'KeepAlive'));
+        settle();
+      },
+    );
+  };
+
+  call.on('data', (req: KeepAliveRequest) => {
+    if (finished) return;
+    let leaseId: number;
+    try {
+      leaseId = validateLeaseId(req.leaseId);
+    } catch (err) {
+      finish(toStatus(ctx, err, 'KeepAlive'));
+      return;
+    }
+    inFlight++;
+    if (inFlight >= max && !paused) {
+      paused = true;
+      call.pause();
+    }
+    renew(leaseId);
+  });
+  call.on('end', () => {
+    halfClosed = true;
+    if (inFlight === 0) finish(null);
+  });
+  call.on('cancelled', () => {
+    finished = true;
+  });
+  // The 'error' this code emits to send a status is handled by grpc-js; nothing else to do here.
+  call.on('error', () => undefined);
+}

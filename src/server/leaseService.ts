@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { describeResult } from '../lock/describeResult.js';
+import type { CommandResult } from '../lock/results.js';
+import { ApiError } from './apiError.js';
+import type {
+  GrantRequest,
+  GrantResponse,
+  KeepAliveRequest,
+  KeepAliveResponse,
+  ListLeasesRequest,
+  ListLeasesResponse,
+  RevokeRequest,
+  RevokeResponse,
+  TimeToLiveRequest,
+  TimeToLiveResponse,
+} from './apiProto.js';
+import { serveKeepAlive } from './keepAliveStream.js';
+import { route, toStatus, unary, type ServerContext } from './rpc.js';
+import { statusForResult } from './statusMapping.js';
+import { validateGrant, validateLeaseId, type ValidGrant } from './validation.js';
+
+/**
+ * The Lease service: Grant, KeepAlive, Revoke, TimeToLive, List. Writes go
+ * through the log (node.propose); reads are linearizable (node.read).
+ */
+
+/** GRANT_ID_ATTEMPTS bounds the retries when a server-picked lease id is taken (2^-53 per lease each time). */
+export const GRANT_ID_ATTEMPTS = 8;
+
+export function leaseHandlers(ctx: ServerContext): grpc.UntypedServiceImplementation {
+  return {
+    Grant: unary<GrantRequest, GrantResponse, ValidGrant>(ctx, 'Lease', 'Grant', (req) => validateGrant(req, ctx.limits), (v) => grant(ctx, v)),
+    KeepAlive: keepAlive(ctx),
+    Revoke: unary<RevokeRequest, RevokeResponse, number>(ctx, 'Lease', 'Revoke', (req) => validateLeaseId(req.leaseId), (id) => revoke(ctx, id)),
+    TimeToLive: unary<TimeToLiveRequest, TimeToLiveResponse, number>(ctx, 'Lease', 'TimeToLive', (req) => validateLeaseId(req.leaseId), (id) => timeToLive(ctx, id)),
+    List: unary<ListLeasesRequest, ListLeasesResponse, null>(ctx, 'Lease', 'List', () => null, () => list(ctx)),
+  };
+}
+
+async function grant(ctx: ServerContext, v: ValidGrant): Promise<GrantResponse> {
+  if (v.leaseId !== null) {
+    const applied = await ctx.node.propose({ type: 'grant-lease', leaseId: v.leaseId, ttlMs: v.ttlMs, idempotent: true });
+    return granted(applied.result);
+  }
+  let last: CommandResult | null = null;
+  for (let attempt = 0; attempt < GRANT_ID_ATTEMPTS; attempt++) {
+    const applied = await ctx.node.propose({ type: 'grant-lease', leaseId: randomLeaseId(), ttlMs: v.ttlMs, idempotent: false });
+    if (applied.result.kind !== 'lease-id-taken') return granted(applied.result);
+    last = applied.result;
+  }
+  throw new ApiError(grpc.status.ALREADY_EXISTS, `no free lease id after ${GRANT_ID_ATTEMPTS} random picks (last: ${describeResult(last!)}); retry`);
+}
+
+function granted(result: CommandResult): GrantResponse {
+  if (result.kind !== 'lease-granted') throw statusForResult(result);
+  return { leaseId: String(result.leaseId), ttlMs: String(result.ttlMs) };
+}
+
+/** randomLeaseId picks a uniformly random id in 1..2^53-1. */
+export function randomLeaseId(): number {
+  for (;;) {
+    const bytes = randomBytes(8);
+    const id = (bytes.readUInt32BE(0) & 0x1f_ffff) * 2 ** 32 + bytes.readUInt32BE(4);
+    if (id !== 0) return id;
+  }
+}
+
+async function revoke(ctx: ServerContext, leaseId: number): Promise<RevokeResponse> {
+  const applied = await ctx.node.propose({ type: 'revoke-lease', leaseId });
+  const result = applied.result;
+  if (result.kind !== 'lease-revoked') throw statusForResult(result);
+  return { locksReleased: result.locksReleased };
+}
+
+async function timeToLive(ctx: ServerContext, leaseId: number): Promise<TimeToLiveResponse> {
+  const info = await ctx.node.read((sm) => sm.getLease(leaseId));
+  if (info === null) throw statusForResult({ kind: 'lease-not-found', leaseId });
+  // null: the leader's lease clock is not running yet (a new leader restarts every lease at its full TTL).
+  const remaining = Math.min(ctx.node.remainingMs(leaseId) ?? info.ttlMs, info.ttlMs);
+  return { leaseId: String(leaseId), ttlMs: String(info.ttlMs), remainingMs: String(Math.max(0, Math.round(remaining))), locks: info.locksHeld };
+}
+
+async function list(ctx: ServerContext): Promise<ListLeasesResponse> {
+  const leases = await ctx.node.read((sm) => sm.listLeases());
+  return { leases: leases.map((l) => ({ leaseId: String(l.leaseId), ttlMs: String(l.ttlMs) })) };
+}
+
+/** keepAlive serves the stream here on the leader, proxies it to the leader, or refuses it. */
+function keepAlive(ctx: ServerContext): grpc.handleBidiStreamingCall<KeepAliveRequest, KeepAliveResponse> {
+  return (call) => {
+    try {
+      const where = route(ctx, call);
+      if (where.kind === 'local') serveKeepAlive(ctx, call);
+      else ctx.forwarder.stream('Lease', 'KeepAlive', call, where.leader);
+    } catch (err) {
+      call.emit('error', toStatus(ctx, err, 'KeepAlive').toStatus());
+    }
+  };
+}

@@ -1,0 +1,116 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { LockLimits } from '../lock/limits.js';
+import type { NodeSpec } from '../node/clusterConfig.js';
+import { NodeStoppedError, type NodeApi } from '../node/nodeApi.js';
+import type { ApiError } from './apiError.js';
+import type { ApiServiceName } from './apiProto.js';
+import type { Forwarder } from './forwarder.js';
+import { METADATA, statusForError, unavailable, type LeaderHint } from './statusMapping.js';
+
+/**
+ * rpc holds what every service handler shares: the server context, leader
+ * routing (serve here, forward, or refuse with a redirect), and the wrapper
+ * that turns an async handler into a grpc-js handler whose every failure,
+ * thrown or rejected, becomes a status — never an unhandled rejection.
+ */
+
+export interface ServerContext {
+  readonly node: NodeApi;
+  readonly limits: LockLimits;
+  readonly members: readonly NodeSpec[];
+  readonly logger: Logger;
+  readonly forwarder: Forwarder;
+  readonly maxKeepAlivesInFlight: number;
+}
+
+/** ServerCall is any incoming call that can be routed or used as a forwarded call's parent. */
+export type ServerCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
+
+/** Route is where a call is served: here (this node leads), at the leader, or nowhere (UNAVAILABLE). */
+export type Route = { readonly kind: 'local' } | { readonly kind: 'forward'; readonly leader: LeaderHint };
+
+/** leaderHint is the leader this node knows of, with its client address, or null. */
+export function leaderHint(ctx: ServerContext): LeaderHint | null {
+  return ctx.node.leader();
+}
+
+/** isForwarded tells whether another node already forwarded this call. */
+export function isForwarded(call: ServerCall): boolean {
+  return call.metadata.get(METADATA.forwarded).length > 0;
+}
+
+/**
+ * route decides where a call that needs the leader is served. A forwarded call
+ * is never forwarded again: a node that is not the leader refuses it with
+ * UNAVAILABLE and its own leader hint.
+ */
+export function route(ctx: ServerContext, call: ServerCall): Route {
+  if (ctx.node.isLeader()) return { kind: 'local' };
+  const leader = leaderHint(ctx);
+  if (isForwarded(call)) {
+    throw unavailable(`node ${ctx.node.id} received a forwarded call but is not the leader (leadership moved); retry`, leader);
+  }
+  if (leader === null || leader.id === ctx.node.id) {
+    throw unavailable(`node ${ctx.node.id} is not the leader and no leader is known yet (an election is under way); retry shortly`, null);
+  }
+  return { kind: 'forward', leader };
+}
+
+/** toStatus maps a failure and logs the ones that are server bugs. */
+export function toStatus(ctx: ServerContext, err: unknown, method: string): ApiError {
+  const hint = leaderHint(ctx);
+  // A stopping leader must not redirect clients back to itself.
+  const status = statusForError(err, err instanceof NodeStoppedError && hint?.id === ctx.node.id ? null : hint);
+  if (status.code === grpc.status.INTERNAL) ctx.logger.error({ err, method }, 'request failed with an internal error');
+  return status;
+}
+
+/**
+ * unary adapts an async handler. `validate` runs first (bad input never leaves
+ * this node); `local` serves on the leader; anything else is forwarded.
+ */
+export function unary<Req, Res, V>(
+  ctx: ServerContext,
+  service: ApiServiceName,
+  method: string,
+  validate: (req: Req) => V,
+  local: (valid: V, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
+  forwardExtraMs: (valid: V) => number = () => 0,
+): grpc.handleUnaryCall<Req, Res> {
+  const run = async (call: grpc.ServerUnaryCall<Req, Res>): Promise<Res> => {
+    const valid = validate(call.request);
+    const where = route(ctx, call);
+    if (where.kind === 'local') return local(valid, call);
+    return ctx.forwarder.unary<Req, Res>(service, method, call.request, call, where.leader, forwardExtraMs(valid));
+  };
+  return servedBy(ctx, method, run);
+}
+
+/** servedBy adapts an async handler; it is always served by this node (Cluster.Status, and unary's own routing). */
+export function servedBy<Req, Res>(
+  ctx: ServerContext,
+  method: string,
+  run: (call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const reply = (err: grpc.StatusObject | null, res?: Res): void => {
+      try {
+        if (err === null) callback(null, res);
+        else callback(err);
+      } catch (e) {
+        ctx.logger.error({ err: e, method }, 'sending a reply failed');
+      }
+    };
+    let pending: Promise<Res>;
+    try {
+      pending = run(call);
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    pending.then(
+      (res) => reply(null, res),
+      (err: unknown) => reply(toStatus(ctx, err, method).toStatus()),
+    );
+  };
+}

@@ -1,0 +1,124 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { LockLimits } from '../lock/limits.js';
+import type { NodeSpec } from '../node/clusterConfig.js';
+import type { NodeApi } from '../node/nodeApi.js';
+import { apiServices } from './apiProto.js';
+import { clusterHandlers } from './clusterService.js';
+import { Forwarder } from './forwarder.js';
+import { Health } from './health.js';
+import { leaseHandlers } from './leaseService.js';
+import { lockHandlers } from './lockService.js';
+import type { ServerContext } from './rpc.js';
+
+/**
+ * createApiServer builds the client-facing gRPC server of one node: the
+ * Lease, Lock and Cluster services of proto/raftlock.proto and the standard
+ * health service. Every request is validated here before it can reach the
+ * log; a follower forwards Lease and Lock calls to the leader.
+ */
+export interface ApiServerOptions {
+  readonly node: NodeApi;
+  readonly limits: LockLimits;
+  readonly members: readonly NodeSpec[];
+  readonly logger: Logger;
+  /** credentials the server listens with; insecure by default. */
+  readonly credentials?: grpc.ServerCredentials;
+  /** clientCredentials for forwarding to the leader; insecure by default. */
+  readonly clientCredentials?: grpc.ChannelCredentials;
+  /** forwardTimeoutMs caps a forwarded call (plus wait_ms for Acquire) when the caller set no shorter deadline. */
+  readonly forwardTimeoutMs?: number;
+  /** maxKeepAlivesInFlight bounds unanswered keepalives per KeepAlive stream before it stops reading. */
+  readonly maxKeepAlivesInFlight?: number;
+  /** stopGraceMs: how long stop() lets calls finish before cancelling them. */
+  readonly stopGraceMs?: number;
+  /** healthPollMs: how often health Watch streams see leader changes. */
+  readonly healthPollMs?: number;
+}
+
+export interface ApiServer {
+  /** listen binds `address` ("host:port"; port 0 picks one) and resolves with the bound port. */
+  listen(address: string): Promise<number>;
+  /** stop lets calls finish for stopGraceMs, then cancels the rest; it never hangs. */
+  stop(): Promise<void>;
+}
+
+export const API_SERVER_DEFAULTS = Object.freeze({
+  forwardTimeoutMs: 30_000,
+  maxKeepAlivesInFlight: 10_000,
+  stopGraceMs: 2_000,
+  healthPollMs: 250,
+});
+
+/** MAX_SEND_MESSAGE_BYTES: List replies may carry up to maxLeases entries (about 20 bytes each). */
+const MAX_SEND_MESSAGE_BYTES = 64 * 1024 * 1024;
+/** MAX_RECEIVE_MESSAGE_BYTES: every request is small; the largest is a name of maxNameBytes. */
+const MAX_RECEIVE_MESSAGE_BYTES = 1024 * 1024;
+
+export function createApiServer(options: ApiServerOptions): ApiServer {
+  const logger = options.logger;
+  const forwarder = new Forwarder({
+    credentials: options.clientCredentials ?? grpc.credentials.createInsecure(),
+    logger,
+    timeoutMs: options.forwardTimeoutMs ?? API_SERVER_DEFAULTS.forwardTimeoutMs,
+    maxMessageBytes: MAX_SEND_MESSAGE_BYTES,
+  });
+  const ctx: ServerContext = {
+    node: options.node,
+    limits: options.limits,
+    members: options.members,
+    logger,
+    forwarder,
+    maxKeepAlivesInFlight: options.maxKeepAlivesInFlight ?? API_SERVER_DEFAULTS.maxKeepAlivesInFlight,
+  };
+  const server = new grpc.Server({
+    'grpc.max_send_message_length': MAX_SEND_MESSAGE_BYTES,
+    'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES,
+  });
+  const services = apiServices();
+  server.addService(services.Lease, leaseHandlers(ctx));
+  server.addService(services.Lock, lockHandlers(ctx));
+  server.addService(services.Cluster, clusterHandlers(ctx));
+  const health = new Health(options.node);
+  health.addTo(server, options.healthPollMs ?? API_SERVER_DEFAULTS.healthPollMs);
+  const credentials = options.credentials ?? grpc.ServerCredentials.createInsecure();
+  const stopGraceMs = options.stopGraceMs ?? API_SERVER_DEFAULTS.stopGraceMs;
+  let stopping: Promise<void> | null = null;
+
+  return {
+    listen(address: string): Promise<number> {
+      return new Promise<number>((resolve, reject) => {
+        server.bindAsync(address, credentials, (err, port) => {
+          if (err !== null) {
+            reject(new Error(`cannot listen for clients on ${address}: ${err.message}`));
+            return;
+          }
+          logger.info({ address, port }, 'client API listening');
+          resolve(port);
+        });
+      });
+    },
+    stop(): Promise<void> {
+      if (stopping === null) {
+        health.stop();
+        // Forwarding channels close after the calls using them have finished or been cancelled.
+        stopping = shutdown(server, stopGraceMs).finally(() => forwarder.close());
+      }
+      return stopping;
+    },
+  };
+}
+
+/** shutdown: tryShutdown, and forceShutdown after graceMs if calls are still open. */
+function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
