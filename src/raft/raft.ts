@@ -316,6 +316,23 @@ export class Raft {
     };
   }
 
+  /** currentTerm, currentRole and currentLeader are allocation-free views for the shell's hot paths. */
+  get currentTerm(): number {
+    return this.term;
+  }
+
+  get currentRole(): Role {
+    return this.role;
+  }
+
+  get currentLeader(): NodeId | null {
+    return this.leader;
+  }
+
+  get appliedIndex(): number {
+    return this.log.applied;
+  }
+
   termAt(index: number): number | undefined {
     return this.log.term(index);
   }

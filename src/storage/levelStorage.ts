@@ -129,7 +129,7 @@ export class LevelStorage implements RaftStorage {
     if (update.snapshot !== null) snapChunks = this.putSnapshot(ops, st, update.snapshot);
     for (const e of update.entries) ops.push({ type: 'put', sublevel: st.subs.log, key: indexKey(e.index), value: encodeEntry(e) });
     if (update.hardState !== null) ops.push({ type: 'put', sublevel: st.subs.hard, key: HARD_KEY, value: encodeHardState(update.hardState) });
-    await this.write('persist', st, ops);
+    await this.write('persist', st, ops, needsSync(update, st.shape.hardState));
     st.shape.applyPersist(update);
     st.snapChunks = snapChunks;
   }
@@ -140,7 +140,7 @@ export class LevelStorage implements RaftStorage {
     const ops: BatchOp[] = [];
     this.deleteEntries(ops, st, edit);
     const snapChunks = this.putSnapshot(ops, st, snapshot);
-    await this.write('saveSnapshot', st, ops);
+    await this.write('saveSnapshot', st, ops, true);
     st.shape.applySaveSnapshot(snapshot.meta, firstIndex);
     st.snapChunks = snapChunks;
   }
@@ -181,10 +181,10 @@ export class LevelStorage implements RaftStorage {
     return stored.chunks;
   }
 
-  private async write(op: string, st: Open, ops: BatchOp[]): Promise<void> {
+  private async write(op: string, st: Open, ops: BatchOp[], sync: boolean): Promise<void> {
     await this.exclusive(op, async () => {
       try {
-        await st.db.batch(ops, { sync: true });
+        await st.db.batch(ops, { sync });
       } catch (err) {
         this.failure = err;
         throw new StorageError(
@@ -360,4 +360,18 @@ function errorCode(err: unknown): string | undefined {
 function describe(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   return err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
+}
+
+/**
+ * needsSync says whether a write must reach the disk before it resolves. Only
+ * term, vote, entries and snapshots are Raft's durable state; the commit index
+ * is volatile (a restarted node re-learns it), so a change of commit alone is
+ * written without an fsync. LevelDB's log is sequential, so the next synced
+ * write makes it durable too — in particular before any snapshot that needs
+ * commit >= its index.
+ */
+function needsSync(update: PersistUpdate, stored: HardState): boolean {
+  if (update.snapshot !== null || update.entries.length > 0) return true;
+  const hs = update.hardState;
+  return hs !== null && (hs.term !== stored.term || hs.vote !== stored.vote);
 }

@@ -51,7 +51,8 @@ export interface RaftStorage {
   /**
    * One Ready's durable parts in ONE atomic batch written with sync: true,
    * because messages that depend on them are sent right after it resolves: a
-   * crash must leave either all of them or none. A snapshot replaces the whole
+   * crash must leave either all of them or none. (A change of the commit index
+   * alone is volatile state in Raft and may be written without an fsync.) A snapshot replaces the whole
    * stored log (every stored entry is deleted) and becomes the stored
    * snapshot; entries replace any stored entries at index >= entries[0].index;
    * hardState overwrites. An update with nothing in it writes nothing.

@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { ConfigError, loadClusterConfig } from '../node/clusterConfig.js';
+import { startNode } from '../node/startNode.js';
+
+/** registerNodeCommand adds `raftlock node --config FILE --id ID`: run one member in the foreground. */
+export function registerNodeCommand(program: Command): void {
+  program
+    .command('node')
+    .description('run one cluster member in the foreground (what scripts/cluster uses)')
+    .requiredOption('-c, --config <file>', 'cluster config file (see cluster.example.json)')
+    .requiredOption('-i, --id <id>', 'this member\'s id in the config, e.g. n1')
+    .addHelpText('after', '\nExample:\n  raftlock node --config cluster.example.json --id n1\n\nSIGTERM or SIGINT stops it gracefully (a leader hands over leadership first).')
+    .action(async (opts: { config: string; id: string }) => {
+      const config = loadClusterConfig(opts.config);
+      const fatal = (err: Error): void => {
+        process.stderr.write(`raftlock node ${opts.id}: fatal: ${err.message}\n`);
+        process.exit(1);
+      };
+      const running = await startNode(config, opts.id, fatal);
+      let stopping = false;
+      const shutdown = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        running.logger.info({ signal }, 'shutting down');
+        running.stop().then(() => process.exit(0), (err: Error) => fatal(err));
+      };
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
+    });
+}
+
+/** userError reports a mistake the user can fix, in one line (or a short list for config problems). */
+export function describeUserError(err: unknown): string | null {
+  if (err instanceof ConfigError) return err.message;
+  return null;
+}

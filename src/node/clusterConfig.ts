@@ -1,0 +1,232 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { DEFAULT_LOCK_LIMITS, type LockLimits } from '../lock/limits.js';
+
+/**
+ * The cluster config file: the members with their addresses, Raft timing,
+ * snapshot policy and lock limits. Every node of a cluster must load the same
+ * file (the lock limits and timing are part of the replicated behaviour).
+ * Loading validates everything and reports every problem at once, each saying
+ * what was wrong and what is accepted.
+ */
+
+export interface NodeSpec {
+  readonly id: string;
+  /** Clients (the public gRPC API) connect here. */
+  readonly clientAddress: string;
+  /** Other members' Raft traffic arrives here. */
+  readonly peerAddress: string;
+  /** Absolute path of this node's data directory. */
+  readonly dataDir: string;
+}
+
+export interface TimingConfig {
+  /** One Raft tick, in milliseconds of monotonic time. */
+  readonly tickMs: number;
+  /** Election timeout base in ticks; each timeout is drawn from [electionTicks, 2 * electionTicks). */
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+}
+
+export interface SnapshotConfig {
+  /** Take a snapshot after this many applied entries. */
+  readonly everyEntries: number;
+  /** Entries kept behind a snapshot so a briefly slow follower catches up without one. */
+  readonly trailingEntries: number;
+  readonly chunkBytes: number;
+}
+
+export interface ClusterConfig {
+  readonly clusterId: string;
+  readonly nodes: readonly NodeSpec[];
+  readonly timing: TimingConfig;
+  readonly snapshot: SnapshotConfig;
+  readonly limits: LockLimits;
+  /** pino level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'. */
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly source: string, readonly problems: readonly string[]) {
+    super(`invalid cluster config ${source}:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+export const DEFAULT_TIMING: TimingConfig = { tickMs: 50, electionTicks: 10, heartbeatTicks: 2 };
+export const DEFAULT_SNAPSHOT: SnapshotConfig = { everyEntries: 10_000, trailingEntries: 2_000, chunkBytes: 1 << 20 };
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const NODE_ID = /^[a-z][a-z0-9-]{0,31}$/;
+const CLUSTER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** loadClusterConfig reads and validates a config file; relative data dirs resolve against the file's folder. */
+export function loadClusterConfig(path: string): ClusterConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(path, [`cannot read the file: ${(err as Error).message}`]);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(path, [`not valid JSON: ${(err as Error).message}`]);
+  }
+  return parseClusterConfig(raw, path, dirname(resolve(path)));
+}
+
+/** parseClusterConfig validates an already-parsed config object. */
+export function parseClusterConfig(raw: unknown, source: string, baseDir: string): ClusterConfig {
+  const problems: string[] = [];
+  const root = asObject(raw, 'the config', problems);
+  if (root === null) throw new ConfigError(source, problems);
+  rejectUnknown(root, 'the config', ['clusterId', 'dataDir', 'nodes', 'timing', 'snapshot', 'limits', 'logLevel'], problems);
+
+  const clusterId = root.clusterId;
+  if (typeof clusterId !== 'string' || !CLUSTER_ID.test(clusterId)) {
+    problems.push(`clusterId must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter or digit), got ${show(clusterId)}`);
+  }
+  const dataRoot = root.dataDir === undefined ? 'data' : root.dataDir;
+  if (typeof dataRoot !== 'string' || dataRoot === '') problems.push(`dataDir must be a non-empty path, got ${show(dataRoot)}`);
+
+  const timing = parseNumbers(root.timing, 'timing', DEFAULT_TIMING, problems);
+  const snapshot = parseNumbers(root.snapshot, 'snapshot', DEFAULT_SNAPSHOT, problems);
+  // The TTL floor defaults to the longest election timeout: a shorter lease could lapse in any failover.
+  const limitDefaults = { ...DEFAULT_LOCK_LIMITS, minTtlMs: Math.max(DEFAULT_LOCK_LIMITS.minTtlMs, maxElectionTimeoutMs(timing)) };
+  const limits = parseNumbers(root.limits, 'limits', limitDefaults, problems);
+  const logLevel = root.logLevel === undefined ? 'warn' : root.logLevel;
+  if (typeof logLevel !== 'string' || !LOG_LEVELS.includes(logLevel)) {
+    problems.push(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${show(logLevel)}`);
+  }
+
+  const nodes = parseNodes(root.nodes, typeof dataRoot === 'string' ? resolve(baseDir, dataRoot) : baseDir, baseDir, problems);
+  checkConsistency(timing, snapshot, limits, problems);
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return {
+    clusterId: clusterId as string,
+    nodes,
+    timing,
+    snapshot,
+    limits: Object.freeze({ ...limits }),
+    logLevel: logLevel as string,
+  };
+}
+
+/** nodeSpec returns the member with `id` or throws a ConfigError listing the members. */
+export function nodeSpec(config: ClusterConfig, id: string): NodeSpec {
+  const spec = config.nodes.find((n) => n.id === id);
+  if (spec === undefined) {
+    throw new ConfigError('', [`unknown node id ${show(id)}; this cluster's members are ${config.nodes.map((n) => n.id).join(', ')}`]);
+  }
+  return spec;
+}
+
+/** maxElectionTimeoutMs is the longest a follower waits before campaigning. */
+export function maxElectionTimeoutMs(timing: TimingConfig): number {
+  return 2 * timing.electionTicks * timing.tickMs;
+}
+
+function parseNodes(raw: unknown, dataRoot: string, baseDir: string, problems: string[]): NodeSpec[] {
+  if (!Array.isArray(raw) || (raw.length !== 1 && raw.length !== 3 && raw.length !== 5 && raw.length !== 7)) {
+    problems.push(`nodes must be a list of 1, 3, 5 or 7 members (odd sizes tolerate failures best), got ${Array.isArray(raw) ? `${raw.length} members` : show(raw)}`);
+    return [];
+  }
+  const nodes: NodeSpec[] = [];
+  const seenIds = new Set<string>();
+  const seenAddresses = new Map<string, string>();
+  raw.forEach((item, i) => {
+    const where = `nodes[${i}]`;
+    const o = asObject(item, where, problems);
+    if (o === null) return;
+    rejectUnknown(o, where, ['id', 'clientAddress', 'peerAddress', 'dataDir'], problems);
+    const id = o.id;
+    if (typeof id !== 'string' || !NODE_ID.test(id)) {
+      problems.push(`${where}.id must be 1-32 lowercase letters, digits or '-' starting with a letter (e.g. "n1"), got ${show(id)}`);
+      return;
+    }
+    if (seenIds.has(id)) problems.push(`${where}.id ${show(id)} is used twice; every member needs its own id`);
+    seenIds.add(id);
+    for (const key of ['clientAddress', 'peerAddress'] as const) {
+      const address = o[key];
+      if (typeof address !== 'string' || !validAddress(address)) {
+        problems.push(`${where}.${key} must be host:port with a port from 1 to 65535 (e.g. "127.0.0.1:7001"), got ${show(address)}`);
+        continue;
+      }
+      const other = seenAddresses.get(address);
+      if (other !== undefined) problems.push(`${where}.${key} ${address} is already used by ${other}; every listener needs its own port`);
+      seenAddresses.set(address, `${id}.${key}`);
+    }
+    const dir = o.dataDir === undefined ? resolve(dataRoot, id) : o.dataDir;
+    if (typeof dir !== 'string' || dir === '') {
+      problems.push(`${where}.dataDir must be a non-empty path, got ${show(o.dataDir)}`);
+      return;
+    }
+    nodes.push({
+      id,
+      clientAddress: o.clientAddress as string,
+      peerAddress: o.peerAddress as string,
+      dataDir: isAbsolute(dir) ? dir : resolve(baseDir, dir),
+    });
+  });
+  return nodes;
+}
+
+function checkConsistency(timing: TimingConfig, snapshot: SnapshotConfig, limits: LockLimits, problems: string[]): void {
+  if (timing.heartbeatTicks >= timing.electionTicks) {
+    problems.push(`timing.heartbeatTicks (${timing.heartbeatTicks}) must be below timing.electionTicks (${timing.electionTicks}), or followers campaign between heartbeats`);
+  }
+  const electionMaxMs = maxElectionTimeoutMs(timing);
+  if (limits.minTtlMs < electionMaxMs) {
+    problems.push(`limits.minTtlMs (${limits.minTtlMs}) must be at least the longest election timeout (2 x electionTicks x tickMs = ${electionMaxMs} ms), or leases lapse during a failover`);
+  }
+  if (limits.minTtlMs > limits.maxTtlMs) problems.push(`limits.minTtlMs (${limits.minTtlMs}) exceeds limits.maxTtlMs (${limits.maxTtlMs})`);
+  if (snapshot.trailingEntries >= snapshot.everyEntries) {
+    problems.push(`snapshot.trailingEntries (${snapshot.trailingEntries}) must be below snapshot.everyEntries (${snapshot.everyEntries})`);
+  }
+}
+
+function parseNumbers<T extends object>(raw: unknown, where: string, defaults: T, problems: string[]): T {
+  if (raw === undefined) return { ...defaults };
+  const o = asObject(raw, where, problems);
+  if (o === null) return { ...defaults };
+  rejectUnknown(o, where, Object.keys(defaults), problems);
+  const out: Record<string, number> = { ...(defaults as Record<string, number>) };
+  for (const key of Object.keys(defaults)) {
+    const v = o[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < (key === 'trailingEntries' ? 0 : 1)) {
+      problems.push(`${where}.${key} must be a ${key === 'trailingEntries' ? 'non-negative' : 'positive'} integer, got ${show(v)}`);
+      continue;
+    }
+    out[key] = v;
+  }
+  return out as T;
+}
+
+function asObject(raw: unknown, where: string, problems: string[]): Record<string, unknown> | null {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    problems.push(`${where} must be a JSON object, got ${show(raw)}`);
+    return null;
+  }
+  return raw as Record<string, unknown>;
+}
+
+function rejectUnknown(o: Record<string, unknown>, where: string, known: readonly string[], problems: string[]): void {
+  for (const key of Object.keys(o)) {
+    if (!known.includes(key)) problems.push(`${where} has an unknown field ${show(key)}; accepted fields: ${known.join(', ')}`);
+  }
+}
+
+function validAddress(address: string): boolean {
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(address);
+  if (m === null) return false;
+  const port = Number(m[2]);
+  return port >= 1 && port <= 65535;
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}

@@ -1,0 +1,102 @@
+import type { Command } from '../lock/commands.js';
+import type { LockStateMachine } from '../lock/stateMachine.js';
+import type { ApplyResult } from '../lock/results.js';
+
+/**
+ * NodeApi is what the client-facing server asks of the local node. Every call
+ * that needs the leader rejects with NotLeaderError on a follower (the server
+ * then forwards to the leader or redirects the client); every rejection is a
+ * typed NodeError the server maps to a gRPC status.
+ */
+export interface NodeApi {
+  readonly id: string;
+
+  /** leader returns the current leader's id and client address, if one is known. */
+  leader(): { readonly id: string; readonly clientAddress: string } | null;
+  isLeader(): boolean;
+
+  /**
+   * propose replicates a command and resolves with its ApplyResult once this
+   * node applied it. Rejects with NotLeaderError, or with ProposalOutcomeUnknownError
+   * when leadership was lost before the entry applied (it may or may not commit:
+   * only idempotent commands may be retried).
+   */
+  propose(command: Command): Promise<ApplyResult>;
+
+  /**
+   * read runs `query` against the state machine once a ReadIndex quorum round
+   * confirms leadership and the read index is applied: a linearizable read.
+   */
+  read<T>(query: (sm: LockStateMachine) => T): Promise<T>;
+
+  /**
+   * keepAlive renews a lease on the leader and resolves only after a quorum
+   * round that started after the renewal confirms this node still leads.
+   * Resolves with the lease's TTL, or 0 when the lease is gone (unknown or
+   * expiring): the client must treat it as lost.
+   */
+  keepAlive(leaseId: number): Promise<number>;
+
+  /** remainingMs is the leader's view of the time left on a lease (null when unknown). */
+  remainingMs(leaseId: number): number | null;
+
+  /**
+   * waitForGrant resolves with the fencing token when a queued wait of
+   * (name, leaseId) is promoted, or rejects with WaitCancelledError when its
+   * lease is revoked or expires, or NotLeaderError when leadership is lost.
+   * `signal` aborting stops waiting (the caller withdraws through the log).
+   */
+  waitForGrant(name: string, leaseId: number, signal: AbortSignal): Promise<number>;
+
+  status(): NodeStatus;
+}
+
+export interface NodeStatus {
+  readonly id: string;
+  readonly role: string;
+  readonly term: number;
+  readonly leader: string | null;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly snapshotIndex: number;
+  readonly members: ReadonlyArray<{ readonly id: string; readonly clientAddress: string; readonly peerAddress: string }>;
+}
+
+/** NodeError is the base of the node's operating errors; `name` is set on each class. */
+export class NodeError extends Error {
+  override readonly name: string = 'NodeError';
+}
+
+export class NotLeaderError extends NodeError {
+  override readonly name = 'NotLeaderError';
+  constructor(readonly leaderId: string | null, readonly leaderAddress: string | null) {
+    super(leaderId === null
+      ? 'this node is not the leader and no leader is known yet (an election is under way); retry shortly'
+      : `this node is not the leader; the leader is ${leaderId} at ${leaderAddress ?? 'an unknown address'}`);
+  }
+}
+
+export class ProposalOutcomeUnknownError extends NodeError {
+  override readonly name = 'ProposalOutcomeUnknownError';
+  constructor(reason: string) {
+    super(`the request may or may not have taken effect: ${reason}; retrying an idempotent request is safe`);
+  }
+}
+
+export class ProposalRefusedError extends NodeError {
+  override readonly name = 'ProposalRefusedError';
+}
+
+export class WaitCancelledError extends NodeError {
+  override readonly name = 'WaitCancelledError';
+  constructor(readonly lockName: string, readonly leaseId: number) {
+    super(`lease ${leaseId} was revoked or expired while waiting for lock ${JSON.stringify(lockName)}`);
+  }
+}
+
+export class NodeStoppedError extends NodeError {
+  override readonly name = 'NodeStoppedError';
+  constructor() {
+    super('this node is shutting down; retry on another member');
+  }
+}

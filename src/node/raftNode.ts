@@ -1,0 +1,496 @@
+import { randomInt } from 'node:crypto';
+import type { Logger } from 'pino';
+import { encodeCommand } from '../lock/commandCodec.js';
+import type { Command } from '../lock/commands.js';
+import { LeaseClock } from '../lock/leaseClock.js';
+import type { LockLimits } from '../lock/limits.js';
+import type { ApplyResult } from '../lock/results.js';
+import { LockStateMachine } from '../lock/stateMachine.js';
+import { defaultRaftConfig } from '../raft/config.js';
+import { SeededRng } from '../raft/prng.js';
+import { Raft } from '../raft/raft.js';
+import type { Entry, Message, Ready } from '../raft/types.js';
+import type { RaftStorage } from '../storage/raftStorage.js';
+import type { ClusterConfig, NodeSpec } from './clusterConfig.js';
+import {
+  NodeStoppedError,
+  NotLeaderError,
+  ProposalOutcomeUnknownError,
+  ProposalRefusedError,
+  WaitCancelledError,
+  type NodeApi,
+  type NodeStatus,
+} from './nodeApi.js';
+
+/** PeerSender is the transport as the node sees it: fire and forget. */
+export interface PeerSender {
+  send(messages: readonly Message[]): void;
+}
+
+export interface RaftNodeOptions {
+  readonly config: ClusterConfig;
+  readonly self: NodeSpec;
+  readonly storage: RaftStorage;
+  readonly peers: PeerSender;
+  readonly logger: Logger;
+  /** Monotonic milliseconds (performance.now in production). */
+  readonly nowMs?: () => number;
+  /** Called when the node cannot go on safely (a failed fsync): the process must exit. */
+  readonly onFatal: (err: Error) => void;
+}
+
+interface PendingProposal {
+  readonly term: number;
+  readonly resolve: (r: ApplyResult) => void;
+  readonly reject: (e: Error) => void;
+}
+
+interface PendingRead {
+  readonly kind: 'read';
+  readonly run: () => void;
+  readonly reject: (e: Error) => void;
+}
+
+interface PendingKeepAlive {
+  readonly kind: 'keepalive';
+  readonly ttlMs: number;
+  readonly resolve: (ttlMs: number) => void;
+  readonly reject: (e: Error) => void;
+}
+
+interface Waiter {
+  readonly resolve: (token: number) => void;
+  readonly reject: (e: Error) => void;
+}
+
+/** Bounds on what one node keeps in memory for clients. */
+const MAX_PENDING_PROPOSALS = 100_000;
+const MAX_EXPIRIES_PER_TICK = 1_000;
+
+/**
+ * RaftNode is the shell around the pure core: one loop that ticks, steps
+ * messages, and turns each Ready into persist -> send -> apply -> advance. It
+ * hosts the lock state machine and, while leader, the lease clock, and offers
+ * the NodeApi the client-facing server uses.
+ *
+ * Invariant: at most one Ready is being handled at a time; messages arriving
+ * meanwhile are stepped into the core and show up in the next Ready.
+ */
+export class RaftNode implements NodeApi {
+  readonly id: string;
+  private readonly cfg: ClusterConfig;
+  private readonly storage: RaftStorage;
+  private readonly peers: PeerSender;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly onFatal: (err: Error) => void;
+  private readonly limits: LockLimits;
+
+  private raft: Raft | null = null;
+  private sm: LockStateMachine;
+  private readonly clock = new LeaseClock();
+  private leaderTerm = 0;
+
+  private tickTimer: NodeJS.Timeout | null = null;
+  private loopScheduled = false;
+  private looping = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private lastSnapshotIndex = 0;
+
+  private readonly proposals = new Map<number, PendingProposal>();
+  private readonly pendingReads = new Map<number, PendingRead | PendingKeepAlive>();
+  /** Reads confirmed by a quorum round, waiting for their index to be applied (indexes non-decreasing). */
+  private readonly confirmedReads: Array<{ index: number; run: () => void }> = [];
+  private readonly waiters = new Map<string, Waiter>();
+  private nextCtx = 1;
+
+  constructor(opts: RaftNodeOptions) {
+    this.id = opts.self.id;
+    this.cfg = opts.config;
+    this.storage = opts.storage;
+    this.peers = opts.peers;
+    this.log = opts.logger;
+    this.now = opts.nowMs ?? (() => performance.now());
+    this.onFatal = opts.onFatal;
+    this.limits = opts.config.limits;
+    this.sm = new LockStateMachine(this.limits);
+  }
+
+  /** start opens storage, rebuilds the core and the state machine, and starts ticking. */
+  async start(): Promise<void> {
+    const restored = await this.storage.open({ clusterId: this.cfg.clusterId, nodeId: this.id });
+    const voters = this.cfg.nodes.map((n) => n.id);
+    const { timing, snapshot } = this.cfg;
+    const raftConfig = {
+      ...defaultRaftConfig(this.id, voters),
+      electionTicks: timing.electionTicks,
+      heartbeatTicks: timing.heartbeatTicks,
+      snapshotChunkBytes: snapshot.chunkBytes,
+    };
+    this.raft = new Raft(raftConfig, new SeededRng(randomInt(2 ** 31)), restored);
+    if (restored.snapshot !== null) {
+      this.restoreStateMachine(restored.snapshot.data);
+      this.lastSnapshotIndex = restored.snapshot.meta.index;
+    }
+    this.log.info({ term: restored.hardState.term, commit: restored.hardState.commit, snapshot: this.lastSnapshotIndex, entries: restored.entries.length }, 'node started from its data dir');
+    this.tickTimer = setInterval(() => this.tick(), timing.tickMs);
+    this.tickTimer.unref();
+    this.schedule();
+  }
+
+  /**
+   * stop shuts down gracefully: a leader first hands leadership to a caught-up
+   * follower (so clients see one quick election instead of a timeout), then the
+   * loop drains and pending requests fail with NodeStoppedError.
+   */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    const raft = this.core();
+    if (raft.currentRole === 'leader' && this.cfg.nodes.length > 1) await this.transferAway();
+    this.stopped = true;
+    if (this.tickTimer !== null) clearInterval(this.tickTimer);
+    await this.loopDone;
+    this.failAll(new NodeStoppedError());
+  }
+
+  /** receive steps a message from a peer into the core. */
+  receive(m: Message): void {
+    if (this.stopped || this.raft === null) return;
+    this.raft.step(m);
+    this.schedule();
+  }
+
+  // ------------------------------------------------------------- NodeApi
+
+  leader(): { id: string; clientAddress: string } | null {
+    const id = this.raft?.currentLeader ?? null;
+    if (id === null) return null;
+    const spec = this.cfg.nodes.find((n) => n.id === id);
+    return spec === undefined ? null : { id, clientAddress: spec.clientAddress };
+  }
+
+  isLeader(): boolean {
+    return this.raft?.currentRole === 'leader';
+  }
+
+  propose(command: Command): Promise<ApplyResult> {
+    if (this.stopped) return Promise.reject(new NodeStoppedError());
+    const raft = this.core();
+    if (raft.currentRole !== 'leader') return Promise.reject(this.notLeader());
+    if (this.proposals.size >= MAX_PENDING_PROPOSALS) {
+      return Promise.reject(new ProposalRefusedError(`too many requests in flight (${MAX_PENDING_PROPOSALS}); retry with backoff`));
+    }
+    const r = raft.propose(encodeCommand(command));
+    if (!r.ok) {
+      if (r.reason === 'not-leader' || r.reason === 'transferring') return Promise.reject(this.notLeader());
+      return Promise.reject(new ProposalRefusedError(`the leader refused the request (${r.reason}); retry with backoff`));
+    }
+    this.schedule();
+    return new Promise<ApplyResult>((resolve, reject) => {
+      this.proposals.set(r.index, { term: r.term, resolve, reject });
+    });
+  }
+
+  read<T>(query: (sm: LockStateMachine) => T): Promise<T> {
+    if (this.stopped) return Promise.reject(new NodeStoppedError());
+    const raft = this.core();
+    if (raft.currentRole !== 'leader') return Promise.reject(this.notLeader());
+    const ctx = this.nextCtx++;
+    if (!raft.readIndex(ctx)) return Promise.reject(new ProposalRefusedError('too many reads in flight; retry with backoff'));
+    this.schedule();
+    return new Promise<T>((resolve, reject) => {
+      const run = (): void => {
+        try {
+          resolve(query(this.sm));
+        } catch (err) {
+          reject(err as Error);
+        }
+      };
+      this.pendingReads.set(ctx, { kind: 'read', run, reject });
+    });
+  }
+
+  keepAlive(leaseId: number): Promise<number> {
+    if (this.stopped) return Promise.reject(new NodeStoppedError());
+    const raft = this.core();
+    if (raft.currentRole !== 'leader') return Promise.reject(this.notLeader());
+    const outcome = this.clock.keepAlive(leaseId, this.now());
+    switch (outcome.kind) {
+      case 'not-leader':
+        // Leader, but not yet committed an entry of its term: lease clocks start then.
+        return Promise.reject(new NotLeaderError(null, null));
+      case 'not-found':
+      case 'expiring':
+        return Promise.resolve(0);
+      case 'accepted':
+        break;
+    }
+    const ctx = this.nextCtx++;
+    if (!raft.readIndex(ctx)) return Promise.reject(new ProposalRefusedError('too many keepalives in flight; retry with backoff'));
+    this.schedule();
+    return new Promise<number>((resolve, reject) => {
+      this.pendingReads.set(ctx, { kind: 'keepalive', ttlMs: outcome.ttlMs, resolve, reject });
+    });
+  }
+
+  remainingMs(leaseId: number): number | null {
+    const r = this.clock.timeToLive(leaseId, this.now());
+    return r.kind === 'remaining' ? r.remainingMs : null;
+  }
+
+  waitForGrant(name: string, leaseId: number, signal: AbortSignal): Promise<number> {
+    if (!this.isLeader()) return Promise.reject(this.notLeader());
+    // The grant may already have happened (a release applied in the same batch as the
+    // Acquire): look at the state first, then register, in one synchronous step.
+    const lock = this.sm.getLock(name);
+    const held = lock?.holders.find((h) => h.leaseId === leaseId);
+    if (held !== undefined) return Promise.resolve(held.token);
+    if (lock === null || !lock.waiters.some((w) => w.leaseId === leaseId)) {
+      return Promise.reject(new WaitCancelledError(name, leaseId));
+    }
+    const key = waiterKey(name, leaseId);
+    return new Promise<number>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.waiters.delete(key);
+        reject(signal.reason instanceof Error ? signal.reason : new Error('wait cancelled'));
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      const done = (): void => signal.removeEventListener('abort', onAbort);
+      this.waiters.set(key, {
+        resolve: (token) => { done(); resolve(token); },
+        reject: (err) => { done(); reject(err); },
+      });
+    });
+  }
+
+  status(): NodeStatus {
+    const s = this.core().status();
+    return {
+      id: this.id,
+      role: s.role,
+      term: s.term,
+      leader: s.leader,
+      commitIndex: s.commit,
+      appliedIndex: s.applied,
+      snapshotIndex: s.snapshotIndex,
+      members: this.cfg.nodes.map((n) => ({ id: n.id, clientAddress: n.clientAddress, peerAddress: n.peerAddress })),
+    };
+  }
+
+  // ------------------------------------------------------------- the loop
+
+  private tick(): void {
+    if (this.stopped) return;
+    const raft = this.core();
+    raft.tick();
+    if (this.clock.isActive) {
+      const due = this.clock.dueForExpiry(this.now(), this.leaderTerm, MAX_EXPIRIES_PER_TICK);
+      for (const leaseId of due) {
+        // The proposer's term rides in the command: an expiry only counts in the term that decided it.
+        const r = raft.propose(encodeCommand({ type: 'expire-lease', leaseId, proposerTerm: this.leaderTerm }));
+        if (!r.ok) this.clock.expiryFailed(leaseId);
+      }
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.loopScheduled || this.stopped) return;
+    this.loopScheduled = true;
+    setImmediate(() => {
+      this.loopScheduled = false;
+      if (!this.looping) this.loopDone = this.loop();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    this.looping = true;
+    try {
+      const raft = this.core();
+      while (!this.stopped && raft.hasReady()) {
+        await this.handleReady(raft, raft.ready());
+      }
+    } catch (err) {
+      this.stopped = true;
+      if (this.tickTimer !== null) clearInterval(this.tickTimer);
+      this.log.fatal({ err }, 'the node cannot continue safely (a write to the data dir failed or an invariant broke); it stops now — check the disk, then restart it');
+      this.failAll(new NodeStoppedError());
+      this.onFatal(err as Error);
+    } finally {
+      this.looping = false;
+    }
+  }
+
+  private async handleReady(raft: Raft, rd: Ready): Promise<void> {
+    if (rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null) {
+      // Durable before anything that depends on it leaves this node (group commit: one sync per Ready).
+      await this.storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+    }
+    if (rd.messages.length > 0) this.peers.send(rd.messages);
+    if (rd.snapshot !== null) {
+      this.restoreStateMachine(rd.snapshot.data);
+      this.lastSnapshotIndex = rd.snapshot.meta.index;
+      this.log.warn({ index: rd.snapshot.meta.index }, 'installed a snapshot from the leader: this node was too far behind to catch up from the log');
+    }
+    for (const entry of rd.committedEntries) this.applyEntry(entry);
+    if (rd.softState !== null) this.onSoftState(rd.softState.role === 'leader', rd.softState.term);
+    this.maybeActivateClock(rd.committedEntries);
+    for (const rs of rd.readStates) this.onReadConfirmed(rs.ctx, rs.index);
+    for (const ctx of rd.droppedReads) this.failRead(ctx, this.notLeader());
+    raft.advance(rd);
+    this.serveConfirmedReads();
+    await this.maybeSnapshot(raft);
+  }
+
+  private applyEntry(entry: Entry): void {
+    let result: ApplyResult | null = null;
+    if (entry.type === 'empty') {
+      this.sm.applyNoop(entry.index);
+    } else {
+      result = this.sm.apply({ index: entry.index, term: entry.term, data: entry.data });
+      this.followApplyResult(result);
+    }
+    const pending = this.proposals.get(entry.index);
+    if (pending === undefined) return;
+    this.proposals.delete(entry.index);
+    if (pending.term === entry.term && result !== null) pending.resolve(result);
+    else pending.reject(new ProposalOutcomeUnknownError('another leader replaced the request in the log before it committed'));
+  }
+
+  /** followApplyResult keeps the lease clock and waiting clients in step with the state machine. */
+  private followApplyResult(r: ApplyResult): void {
+    const nowMs = this.now();
+    if (r.leaseGranted !== null) this.clock.leaseGranted(r.leaseGranted.leaseId, r.leaseGranted.ttlMs, nowMs);
+    for (const leaseId of r.leasesRemoved) this.clock.leaseRemoved(leaseId);
+    for (const g of r.promoted) {
+      const key = waiterKey(g.name, g.leaseId);
+      const w = this.waiters.get(key);
+      if (w !== undefined) {
+        this.waiters.delete(key);
+        w.resolve(g.token);
+      }
+    }
+    for (const c of r.cancelledWaits) {
+      const key = waiterKey(c.name, c.leaseId);
+      const w = this.waiters.get(key);
+      if (w !== undefined) {
+        this.waiters.delete(key);
+        w.reject(new WaitCancelledError(c.name, c.leaseId));
+      }
+    }
+  }
+
+  private onSoftState(isLeader: boolean, term: number): void {
+    if (isLeader) {
+      if (this.leaderTerm !== term) this.log.info({ term }, 'became leader');
+      this.leaderTerm = term;
+      return;
+    }
+    if (this.leaderTerm !== 0) {
+      this.log.warn({ term }, 'lost leadership: pending requests fail with UNAVAILABLE and clients retry on the new leader');
+      this.leaderTerm = 0;
+      this.clock.deactivate();
+      const err = this.notLeader();
+      for (const p of this.proposals.values()) p.reject(new ProposalOutcomeUnknownError('leadership was lost before the request committed'));
+      this.proposals.clear();
+      for (const w of this.waiters.values()) w.reject(err);
+      this.waiters.clear();
+    }
+  }
+
+  /** maybeActivateClock starts lease clocks once this leader has applied an entry of its own term. */
+  private maybeActivateClock(applied: readonly Entry[]): void {
+    if (this.leaderTerm === 0 || this.clock.isActive) return;
+    if (applied.some((e) => e.term === this.leaderTerm)) {
+      this.clock.activate(this.now());
+      this.log.info({ term: this.leaderTerm, leases: this.clock.size }, 'lease clocks started: every lease restarted at its full TTL');
+    }
+  }
+
+  private onReadConfirmed(ctx: number, index: number): void {
+    const p = this.pendingReads.get(ctx);
+    if (p === undefined) return;
+    this.pendingReads.delete(ctx);
+    if (p.kind === 'keepalive') p.resolve(p.ttlMs);
+    else this.confirmedReads.push({ index, run: p.run });
+  }
+
+  private serveConfirmedReads(): void {
+    const applied = this.core().appliedIndex;
+    let served = 0;
+    while (served < this.confirmedReads.length && (this.confirmedReads[served] as { index: number }).index <= applied) {
+      (this.confirmedReads[served] as { run: () => void }).run();
+      served++;
+    }
+    if (served > 0) this.confirmedReads.splice(0, served);
+  }
+
+  private failRead(ctx: number, err: Error): void {
+    const p = this.pendingReads.get(ctx);
+    if (p === undefined) return;
+    this.pendingReads.delete(ctx);
+    p.reject(err);
+  }
+
+  private async maybeSnapshot(raft: Raft): Promise<void> {
+    const applied = raft.appliedIndex;
+    if (applied - this.lastSnapshotIndex < this.cfg.snapshot.everyEntries) return;
+    const compacted = raft.compact(applied, this.sm.snapshot(), this.cfg.snapshot.trailingEntries);
+    if (compacted === null) return;
+    await this.storage.saveSnapshot(compacted.snapshot, compacted.firstIndex);
+    this.lastSnapshotIndex = applied;
+    this.log.info({ index: applied, firstIndex: compacted.firstIndex }, 'snapshot taken, log compacted');
+  }
+
+  private restoreStateMachine(data: Uint8Array): void {
+    this.sm = LockStateMachine.restore(data, this.limits);
+    this.clock.deactivate();
+    this.clock.reset(this.sm.listLeases());
+  }
+
+  /** transferAway hands leadership to the most caught-up follower and waits (bounded) for it to take over. */
+  private async transferAway(): Promise<void> {
+    const raft = this.core();
+    let best: string | null = null;
+    let bestMatch = -1;
+    for (const [id, pr] of raft.status().progress) {
+      if (id !== this.id && pr.match > bestMatch) {
+        best = id;
+        bestMatch = pr.match;
+      }
+    }
+    if (best === null || !raft.transferLeadership(best)) return;
+    this.schedule();
+    const deadlineMs = this.now() + 2 * this.cfg.timing.electionTicks * this.cfg.timing.tickMs;
+    while (raft.currentRole === 'leader' && this.now() < deadlineMs) {
+      await new Promise((r) => setTimeout(r, this.cfg.timing.tickMs));
+    }
+    this.log.info({ to: best, moved: raft.currentRole !== 'leader' }, 'leadership transfer on shutdown');
+  }
+
+  private failAll(err: Error): void {
+    for (const p of this.proposals.values()) p.reject(err);
+    this.proposals.clear();
+    for (const p of this.pendingReads.values()) p.reject(err);
+    this.pendingReads.clear();
+    this.confirmedReads.length = 0;
+    for (const w of this.waiters.values()) w.reject(err);
+    this.waiters.clear();
+  }
+
+  private notLeader(): NotLeaderError {
+    const l = this.leader();
+    return new NotLeaderError(l?.id ?? null, l?.clientAddress ?? null);
+  }
+
+  private core(): Raft {
+    if (this.raft === null) throw new Error('the node is not started');
+    return this.raft;
+  }
+}
+
+function waiterKey(name: string, leaseId: number): string {
+  return `${leaseId}\u0000${name}`;
+}

@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadClusterConfig, nodeSpec, parseClusterConfig } from '../../../src/node/clusterConfig.js';
+
+const node = (i: number): Record<string, unknown> => ({ id: `n${i}`, clientAddress: `127.0.0.1:70${i}0`, peerAddress: `127.0.0.1:71${i}0` });
+const base = (): Record<string, unknown> => ({ clusterId: 'c1', nodes: [node(1), node(2), node(3)] });
+
+function problemsOf(raw: unknown): string[] {
+  try {
+    parseClusterConfig(raw, 'test', '/base');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return [...(err as ConfigError).problems];
+  }
+  return [];
+}
+
+describe('cluster config', () => {
+  it('accepts the shipped examples', () => {
+    for (const file of ['cluster.example.json', 'cluster.5nodes.example.json']) {
+      const c = loadClusterConfig(join(import.meta.dirname, '..', '..', '..', file));
+      expect(c.nodes.length === 3 || c.nodes.length === 5).toBe(true);
+    }
+  });
+
+  it('fills defaults and resolves data dirs against the config folder', () => {
+    const c = parseClusterConfig(base(), 'test', '/base');
+    expect(c.nodes[0]?.dataDir).toBe('/base/data/n1');
+    expect(c.timing).toEqual({ tickMs: 50, electionTicks: 10, heartbeatTicks: 2 });
+    expect(c.limits.minTtlMs).toBe(1000); // the longest election timeout
+    expect(c.logLevel).toBe('warn');
+  });
+
+  const cases: Array<[string, (c: Record<string, unknown>) => void, RegExp]> = [
+    ['unknown top-level field', (c) => { c.tiemout = 1; }, /unknown field "tiemout"; accepted fields: clusterId/],
+    ['bad cluster id', (c) => { c.clusterId = ''; }, /clusterId must be/],
+    ['even member count', (c) => { c.nodes = [node(1), node(2)]; }, /nodes must be a list of 1, 3, 5 or 7 members/],
+    ['duplicate id', (c) => { c.nodes = [node(1), node(1), node(3)]; }, /id "n1" is used twice/],
+    ['duplicate port', (c) => { c.nodes = [node(1), { ...node(2), clientAddress: '127.0.0.1:7010' }, node(3)]; }, /127.0.0.1:7010 is already used by n1.clientAddress/],
+    ['port out of range', (c) => { c.nodes = [{ ...node(1), peerAddress: 'localhost:70000' }, node(2), node(3)]; }, /peerAddress must be host:port with a port from 1 to 65535/],
+    ['bad node id', (c) => { c.nodes = [{ ...node(1), id: 'N 1' }, node(2), node(3)]; }, /id must be 1-32 lowercase letters/],
+    ['heartbeat not below election', (c) => { c.timing = { heartbeatTicks: 10, electionTicks: 10 }; }, /heartbeatTicks \(10\) must be below timing.electionTicks \(10\)/],
+    ['TTL floor below the election timeout', (c) => { c.limits = { minTtlMs: 200 }; }, /minTtlMs \(200\) must be at least the longest election timeout/],
+    ['non-integer tunable', (c) => { c.timing = { tickMs: 2.5 }; }, /timing.tickMs must be a positive integer, got 2.5/],
+    ['unknown limit', (c) => { c.limits = { maxLockz: 1 }; }, /limits has an unknown field "maxLockz"/],
+    ['trailing window not below the interval', (c) => { c.snapshot = { everyEntries: 10, trailingEntries: 10 }; }, /trailingEntries \(10\) must be below/],
+    ['bad log level', (c) => { c.logLevel = 'loud'; }, /logLevel must be one of/],
+  ];
+  it.each(cases)('%s is refused with a message that says what is accepted', (_name, mutate, message) => {
+    const c = base();
+    mutate(c);
+    const problems = problemsOf(c);
+    expect(problems.some((p) => message.test(p)), problems.join('\n')).toBe(true);
+  });
+
+  it('reports every problem at once', () => {
+    expect(problemsOf({ clusterId: 'x y', nodes: 'n1', bogus: true }).length).toBe(3);
+  });
+
+  it('names the members when asked for an unknown id', () => {
+    const c = parseClusterConfig(base(), 'test', '/base');
+    expect(() => nodeSpec(c, 'n9')).toThrow(/unknown node id "n9"; this cluster's members are n1, n2, n3/);
+  });
+
+  const dir = mkdtempSync(join(tmpdir(), 'raftlock-config-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  it('reports unreadable files and bad JSON clearly', () => {
+    expect(() => loadClusterConfig(join(dir, 'missing.json'))).toThrow(/cannot read the file/);
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{ "clusterId": ');
+    expect(() => loadClusterConfig(bad)).toThrow(/not valid JSON/);
+  });
+});
