@@ -383,22 +383,30 @@ export class RaftNode implements NodeApi {
   }
 
   private onSoftState(isLeader: boolean, term: number): void {
-    if (isLeader) {
-      if (this.leaderTerm !== term) this.log.info({ term }, 'became leader');
+    // Soft state arrives once per Ready, so leader(t5) -> follower -> leader(t7) can
+    // look like "still leader": a new term always means the old leadership ended.
+    if (this.leaderTerm !== 0 && (!isLeader || this.leaderTerm !== term)) this.leadershipEnded(isLeader ? term : -1);
+    if (isLeader && this.leaderTerm !== term) {
+      this.log.info({ term }, 'became leader');
       this.leaderTerm = term;
-      return;
-    }
-    if (this.leaderTerm !== 0) {
-      this.log.warn({ term }, 'lost leadership: pending requests fail with UNAVAILABLE and clients retry on the new leader');
-      this.leaderTerm = 0;
-      this.clock.deactivate();
-      const err = this.notLeader();
-      for (const p of this.proposals.values()) p.reject(new ProposalOutcomeUnknownError('leadership was lost before the request committed'));
-      this.proposals.clear();
-      for (const w of this.waiters.values()) w.reject(err);
-      this.waiters.clear();
     }
   }
+
+  /** leadershipEnded fails what the old leadership owed clients; proposals of `keepTerm` (a new leadership) stay. */
+  private leadershipEnded(keepTerm: number): void {
+    this.log.warn({ term: this.leaderTerm }, 'lost leadership: pending requests fail with UNAVAILABLE and clients retry on the new leader');
+    this.leaderTerm = 0;
+    this.clock.deactivate();
+    for (const [index, p] of this.proposals) {
+      if (p.term === keepTerm) continue;
+      this.proposals.delete(index);
+      p.reject(new ProposalOutcomeUnknownError('leadership was lost before the request committed'));
+    }
+    const err = this.notLeader();
+    for (const w of this.waiters.values()) w.reject(err);
+    this.waiters.clear();
+  }
+
 
   /** maybeActivateClock starts lease clocks once this leader has applied an entry of its own term. */
   private maybeActivateClock(applied: readonly Entry[]): void {
