@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigError, loadClusterConfig } from '../node/clusterConfig.js';
-import { startNode } from '../node/startNode.js';
+import { StorageError } from '../storage/errors.js';
 
 /** registerNodeCommand adds `raftlock node --config FILE --id ID`: run one member in the foreground. */
 export function registerNodeCommand(program: Command): void {
@@ -12,11 +12,18 @@ export function registerNodeCommand(program: Command): void {
     .addHelpText('after', '\nExample:\n  raftlock node --config cluster.example.json --id n1\n\nSIGTERM or SIGINT stops it gracefully (a leader hands over leadership first).')
     .action(async (opts: { config: string; id: string }) => {
       const config = loadClusterConfig(opts.config);
+      // Loaded here, not at the top: the client commands never pay for the node's storage, Raft and server.
+      const { startNode } = await import('../node/startNode.js');
       const fatal = (err: Error): void => {
         process.stderr.write(`raftlock node ${opts.id}: fatal: ${err.message}\n`);
         process.exit(1);
       };
-      const running = await startNode(config, opts.id, fatal);
+      // Start-up failures (a corrupt or foreign data dir, a port in use) are operator
+      // mistakes with clear messages: one line and a non-zero exit, no stack trace.
+      const running = await startNode(config, opts.id, fatal).catch((err: Error) => {
+        fatal(err);
+        throw err;
+      });
       let stopping = false;
       const shutdown = (signal: string): void => {
         if (stopping) return;
@@ -32,5 +39,7 @@ export function registerNodeCommand(program: Command): void {
 /** userError reports a mistake the user can fix, in one line (or a short list for config problems). */
 export function describeUserError(err: unknown): string | null {
   if (err instanceof ConfigError) return err.message;
+  // A data dir that is corrupt or belongs to another node: the operator fixes it, the message says how.
+  if (err instanceof StorageError) return err.message;
   return null;
 }

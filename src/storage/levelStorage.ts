@@ -1,3 +1,5 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Level, type BatchOperation } from 'level';
 import type { RestoredState } from '../raft/raft.js';
 import type { Entry, HardState, Snapshot } from '../raft/types.js';
@@ -100,6 +102,7 @@ export class LevelStorage implements RaftStorage {
   async open(identity: NodeIdentity): Promise<RestoredState> {
     if (this.state !== null) throw new StorageError(`open: storage at ${this.dataDir} is already open`);
     return this.exclusive('open', async () => {
+      refuseQuarantined(this.dataDir);
       const db: Db = new Level<Uint8Array, Uint8Array>(this.dataDir, { keyEncoding: 'view', valueEncoding: 'view' });
       try {
         await db.open();
@@ -107,6 +110,7 @@ export class LevelStorage implements RaftStorage {
         throw this.openError(err);
       }
       try {
+        quarantineIfRecoveryDroppedData(this.dataDir);
         const subs = sublevels(db);
         const restored = await this.load(db, subs, identity);
         this.state = { db, subs, shape: restored.shape, snapChunks: restored.snapChunks };
@@ -374,4 +378,47 @@ function needsSync(update: PersistUpdate, stored: HardState): boolean {
   if (update.snapshot !== null || update.entries.length > 0) return true;
   const hs = update.hardState;
   return hs !== null && (hs.term !== stored.term || hs.vote !== stored.vote);
+}
+
+/** The marker that keeps a data dir found corrupt from being opened again. */
+const QUARANTINE_FILE = 'RAFTLOCK-CORRUPT';
+
+/**
+ * LevelDB (as classic-level opens it, without paranoid checks) recovers a
+ * write-ahead log with a bad checksum by silently dropping the rest of the
+ * block, then deletes the log: the store opens "healthy" but shorter, maybe
+ * without the votes or the identity it had acknowledged. Its only trace is a
+ * line in this open's LOG file. If recovery reported corruption, mark the dir
+ * (so a second start cannot slip past once LOG rotates) and refuse it.
+ */
+function quarantineIfRecoveryDroppedData(dataDir: string): void {
+  let log: string;
+  try {
+    log = readFileSync(join(dataDir, 'LOG'), 'utf8');
+  } catch {
+    return;
+  }
+  const lines = log.split('\n').filter((l) => /corruption|dropping/i.test(l));
+  if (lines.length === 0) return;
+  writeFileSync(join(dataDir, QUARANTINE_FILE), `LevelDB recovery dropped data at open:\n${lines.join('\n')}\n`);
+  throw corruptRecovery(dataDir, lines[0] as string);
+}
+
+function refuseQuarantined(dataDir: string): void {
+  let why: string;
+  try {
+    why = readFileSync(join(dataDir, QUARANTINE_FILE), 'utf8');
+  } catch {
+    return;
+  }
+  throw corruptRecovery(dataDir, why.split('\n')[1] ?? why);
+}
+
+function corruptRecovery(dataDir: string, line: string): CorruptDataError {
+  return new CorruptDataError(dataDir, {
+    record: 'write-ahead log',
+    key: `${QUARANTINE_FILE} (LevelDB LOG)`,
+    expected: 'a log that recovers without dropping records',
+    found: `LevelDB reported: ${line.trim().slice(0, 200)}`,
+  });
 }
