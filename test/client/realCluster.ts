@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach } from 'vitest';
 import { RaftlockClient, type ClusterStatus } from '../../src/client/index.js';
+import { freePorts } from '../support/freePorts.js';
 
 /**
  * realCluster starts real `raftlock node` processes on loopback for the
@@ -81,27 +81,7 @@ export async function startRealCluster(options: { nodes?: 3 | 5; timeoutMs?: num
   }
 }
 
-/** freePorts binds n listeners on 127.0.0.1:0 at once (so they differ), then releases them. */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const s = createServer();
-      servers.push(s);
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(0, '127.0.0.1', () => resolve());
-      });
-    }
-    return servers.map((s) => {
-      const a = s.address();
-      if (a === null || typeof a === 'string') throw new Error('no port');
-      return a.port;
-    });
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  }
-}
+export { freePorts };
 
 export class RealCluster {
   readonly ids: readonly string[];

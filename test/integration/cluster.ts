@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach } from 'vitest';
@@ -9,6 +8,7 @@ import type { LockLimits } from '../../src/lock/limits.js';
 import type { StatusResponse } from '../../src/server/apiProto.js';
 import type { SnapshotConfig, TimingConfig } from '../../src/node/clusterConfig.js';
 import { ApiClient, sleep, type ClientOptions } from './apiClient.js';
+import { freePorts } from '../support/freePorts.js';
 
 /**
  * cluster is the integration harness: real `raftlock node` processes on
@@ -153,27 +153,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   throw lastError;
 }
 
-/** freePorts binds n listeners on 127.0.0.1:0 at once (so the ports differ), then releases them. */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const s = createServer();
-      servers.push(s);
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(0, '127.0.0.1', () => resolve());
-      });
-    }
-    return servers.map((s) => {
-      const a = s.address();
-      if (a === null || typeof a === 'string') throw new Error('no port');
-      return a.port;
-    });
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  }
-}
+export { freePorts };
 
 export interface LeaderWait {
   readonly timeoutMs?: number;

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePorts } from '../../support/freePorts.js';
 
 /**
  * scripts/cluster.ts end to end: real member processes on free loopback ports,
@@ -38,19 +38,6 @@ let pidsPath = '';
 /** Every member PID the script ever recorded: afterAll kills whichever is still alive. */
 const seenPids = new Set<number>();
 
-/** freePorts binds n listeners on port 0 at once, so the ports differ, then frees them. */
-async function freePorts(n: number): Promise<number[]> {
-  const servers: Server[] = [];
-  const ports: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const server = createServer();
-    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-    servers.push(server);
-    ports.push((server.address() as { port: number }).port);
-  }
-  await Promise.all(servers.map((s) => new Promise((done) => s.close(done))));
-  return ports;
-}
 
 function cluster(args: string[], timeoutMs = 30_000): Promise<Result> {
   return new Promise((done, fail) => {
