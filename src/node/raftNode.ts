@@ -265,6 +265,11 @@ export class RaftNode implements NodeApi {
     });
   }
 
+  /** logContext is merged into every log line: the term and role at the moment of logging. */
+  logContext(): { term: number; role: string } | Record<string, never> {
+    return this.raft === null ? {} : { term: this.raft.currentTerm, role: this.raft.currentRole };
+  }
+
   status(): NodeStatus {
     const s = this.core().status();
     return {

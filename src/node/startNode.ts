@@ -20,10 +20,11 @@ export interface RunningNode {
 export async function startNode(config: ClusterConfig, id: string, onFatal: (err: Error) => void): Promise<RunningNode> {
   const self = nodeSpec(config, id);
   ensureWritableDir(self.dataDir);
-  const logger = pino({ level: config.logLevel, base: { node: id } });
+  let node: RaftNode | null = null;
+  // Every line says which node, in which term and role, wrote it.
+  const logger = pino({ level: config.logLevel, base: { node: id }, mixin: () => node?.logContext() ?? {} });
   const storage = new LevelStorage(self.dataDir);
   const peers = new Map(config.nodes.filter((n) => n.id !== id).map((n) => [n.id, n.peerAddress] as const));
-  let node: RaftNode | null = null;
   const transport = new PeerTransport({
     nodeId: id,
     clusterId: config.clusterId,
