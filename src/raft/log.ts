@@ -175,20 +175,25 @@ export class RaftLog {
   }
 
   unstableEntries(): Entry[] {
+    assert(this.unstableFrom > this.offset, () => `log: unstable from ${this.unstableFrom} inside the compacted prefix (offset ${this.offset})`);
     return this.entries.slice(this.unstableFrom - this.offset - 1);
   }
 
   /**
-   * stableTo marks entries handed out in a Ready as durable, unless the log
-   * was rewritten below them since (then they are handed out again).
+   * stableTo marks entries handed out in a Ready as durable. The log may have
+   * been rewritten since the Ready was taken: below its first entry or replaced
+   * by a snapshot (then unstableFrom already moved and stays), or inside it (a new leader
+   * truncated at some index c and appended): then only the prefix before c
+   * still matches what storage now holds, and the rest is handed out again.
    */
   stableTo(entries: readonly Entry[]): void {
-    if (entries.length === 0) return;
-    const first = entries[0] as Entry;
-    const last = entries[entries.length - 1] as Entry;
-    if (this.unstableFrom === first.index && this.matchTerm(last.index, last.term)) {
-      this.unstableFrom = last.index + 1;
-    }
+    const first = entries[0];
+    if (first === undefined) return;
+    // A rewrite below the Ready, or a snapshot restored since, moved the mark: it stays.
+    if (this.unstableFrom !== first.index) return;
+    let matching = 0;
+    while (matching < entries.length && this.matchTerm((entries[matching] as Entry).index, (entries[matching] as Entry).term)) matching++;
+    this.unstableFrom = first.index + matching;
   }
 
   /** nextCommitted returns committed entries not yet applied, bounded by bytes (at least one). */
@@ -240,6 +245,7 @@ export class RaftLog {
 
   private compactTo(index: number, term: number): void {
     assert(index <= this.applied, () => `log: compaction to ${index} beyond applied ${this.applied}`);
+    assert(index < this.unstableFrom, () => `log: compaction to ${index} would drop entries that are not durable (unstable from ${this.unstableFrom})`);
     this.entries = this.entries.slice(index - this.offset);
     this.offset = index;
     this.offsetTerm = term;
