@@ -24,8 +24,9 @@ import type { SimNode } from './node.js';
  * - leader completeness: a new leader of term T holds every entry known to be
  *   committed before T (same term at each index it still holds, lastIndex past them);
  * - state machine safety: the entry applied at an index is the same (term and
- *   payload) on every node, and so is the state-machine digest after it
- *   (also when a node restores a snapshot there);
+ *   payload) on every node; snapshots taken or restored at an index are
+ *   byte-identical on every node (the lock checker compares each apply's
+ *   results, lockChecker.ts);
  * - monotonicity per incarnation: term, commit and applied never go back;
  *   applied <= commit <= lastIndex; the core's applied matches the state machine's;
  * - persistence before send: no non-PreVote message carries a term the sender
@@ -60,6 +61,7 @@ export class Checker {
   private readonly commitMaxByTerm: number[] = [];
   private readonly appliedTerm: number[] = [];
   private readonly appliedHash: number[] = [];
+  /** index -> digest of the state machine's snapshot bytes there (recorded at compactions and restores). */
   private readonly stateDigest: number[] = [];
   private readonly views: NodeView[] = [];
   private lastLeader = -1;
@@ -67,7 +69,6 @@ export class Checker {
 
   constructor(
     private readonly nodes: readonly SimNode[],
-    private readonly onLeadershipLost: (node: SimNode) => void,
     private readonly note: (node: number, text: string) => void,
     private readonly onNewLeader: (node: SimNode, term: number) => void = () => {},
   ) {
@@ -80,7 +81,7 @@ export class Checker {
     this.checkShape(node, st);
     const snapIndex = node.storage.snapshotIndex;
     if (st.commit < snapIndex) fail(`${node.id}: restarted with commit ${st.commit} below its snapshot ${snapIndex}`);
-    if (st.applied !== node.sm.lastApplied) fail(`${node.id}: restarted with applied ${st.applied}, state machine at ${node.sm.lastApplied}`);
+    if (st.applied !== node.service.lastApplied) fail(`${node.id}: restarted with applied ${st.applied}, state machine at ${node.service.lastApplied}`);
     const view = this.views[node.idx] as NodeView;
     view.role = st.role;
     view.term = st.term;
@@ -100,7 +101,7 @@ export class Checker {
     if (st.commit < view.commit) fail(`${node.id}: commit went back from ${view.commit} to ${st.commit}`);
     if (st.applied < view.applied) fail(`${node.id}: applied went back from ${view.applied} to ${st.applied}`);
     if (node.outstanding === null) {
-      if (st.applied !== node.sm.lastApplied) fail(`${node.id}: core applied ${st.applied} but the state machine applied ${node.sm.lastApplied}`);
+      if (st.applied !== node.service.lastApplied) fail(`${node.id}: core applied ${st.applied} but the state machine applied ${node.service.lastApplied}`);
     }
     const wasLeader = view.role === 'leader';
     const termChanged = st.term !== view.term;
@@ -112,7 +113,6 @@ export class Checker {
       this.commitAdvanced(node, st);
     }
     view.applied = st.applied;
-    if (wasLeader && (st.role !== 'leader' || termChanged)) this.onLeadershipLost(node);
     if (st.role === 'leader' && (!wasLeader || termChanged)) {
       view.role = st.role;
       view.term = st.term;
@@ -124,7 +124,6 @@ export class Checker {
   }
 
   nodeCrashed(node: SimNode): void {
-    if ((this.views[node.idx] as NodeView).role === 'leader') this.onLeadershipLost(node);
     (this.views[node.idx] as NodeView).role = 'follower';
   }
 
@@ -168,14 +167,20 @@ export class Checker {
     }
     const committed = this.committedTerm[i];
     if (!(committed === undefined || committed === e.term)) fail(`state machine safety: ${node.id} applied ${i}@t${e.term} but t${String(committed)} was committed there`);
-    this.checkDigest(node, i, 'applying');
   }
 
   snapshotRestored(node: SimNode, snap: Snapshot): void {
     const { index, term } = snap.meta;
     const t = this.appliedTerm[index];
     if (!(t === undefined || t === term)) fail(`state machine safety: ${node.id} restored snapshot ${index}@t${term}, but t${String(t)} was applied there`);
-    this.checkDigest(node, index, `restoring snapshot ${index}@t${term}`);
+    const received = fnv1a32(snap.data);
+    if (node.service.digest() !== received) fail(`state machine safety: ${node.id} restored snapshot ${index}@t${term} re-encodes to different bytes`);
+    this.checkDigest(node, index, received, `restoring snapshot ${index}@t${term}`);
+  }
+
+  /** snapshotTaken compares a node's own snapshot with every other snapshot taken or restored at that index. */
+  snapshotTaken(node: SimNode, snap: Snapshot): void {
+    this.checkDigest(node, snap.meta.index, fnv1a32(snap.data), `taking snapshot ${snap.meta.index}@t${snap.meta.term}`);
   }
 
   /** appliedAt returns the term and payload hash applied at index, if any node applied it. */
@@ -248,8 +253,7 @@ export class Checker {
     }
   }
 
-  private checkDigest(node: SimNode, index: number, what: string): void {
-    const digest = node.sm.digest();
+  private checkDigest(node: SimNode, index: number, digest: number, what: string): void {
     const known = this.stateDigest[index];
     if (known === undefined) this.stateDigest[index] = digest;
     else if (known !== digest) fail(`state machine safety: ${node.id} state after ${what} ${index} differs from another node's state there`);

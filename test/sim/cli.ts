@@ -7,9 +7,18 @@
  *   npm run sim -- --seeds 100000            run seeds 1..100000 on every core (worker_threads)
  *   npm run sim -- --seeds 5000 --start 9000000 --nodes 3 --workers 2
  *
+ * Each seed runs a 3- or 5-node cluster with lock clients (leases, keepalives,
+ * exclusive and shared locks, waits, releases, revokes, lapsing leases) over
+ * a faulty network, and checks the Raft invariants and the lock service's —
+ * mutual exclusion, fencing tokens, acknowledged grants in the committed log,
+ * lease safety across failovers and pauses — after every event, then requires
+ * the healed cluster and every client to finish within a bound.
+ *
  * Each seed derives everything — cluster size, fault kinds and rates (swarm
- * testing), and every fault event — from one PRNG, so a failing seed replays
- * exactly with the command printed next to it. Exit code 1 on any failure.
+ * testing), the clients' habits, and every event — from one PRNG, so a
+ * failing seed replays exactly with the command printed next to it. A --seeds
+ * run prints totals (faults, leases, locks, clients) and per-seed timing.
+ * Exit code 1 on any failure.
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -45,7 +54,7 @@ function nodeCount(v: string): 3 | 5 {
 function main(): void {
   const program = new Command()
     .name('sim')
-    .description('Deterministic Raft cluster simulator with swarm-randomised faults')
+    .description('Deterministic simulator of a raftlock cluster and its lock clients, with swarm-randomised faults')
     .option('--seed <n>', 'replay one seed', integer('--seed', 0))
     .option('--seeds <count>', 'run this many seeds across all cores', integer('--seeds', 1))
     .option('--start <n>', 'first seed of a --seeds run', integer('--start', 0), 1)
@@ -100,13 +109,15 @@ async function swarm(count: number, opts: CliOptions): Promise<void> {
         return;
       }
       const batch: Batch = { start: next, count: Math.min(opts.batch, end - next) };
+      batchStart = batch.start;
       next += batch.count;
       worker.postMessage(batch);
     };
+    let batchStart = 0;
     worker.on('message', (r: BatchResult) => {
       done += r.count;
       failures.push(...r.failures);
-      totals.add(r);
+      totals.add(r, batchStart);
       bar.update(done, { failures: failures.length });
       feed();
     });
@@ -140,20 +151,37 @@ function spawnWorker(init: WorkerInit): Worker {
   return new Worker(bootstrap, { eval: true, workerData: init });
 }
 
+const SLOWEST_SHOWN = 3;
+
 /** Totals sums the statistics of every seed. */
 class Totals {
   private readonly sums = new Map<string, number>();
   private busyMs = 0;
   private seeds = 0;
   private convergeMsMax = 0;
+  /** Real time of each seed, and the slowest seeds. */
+  private readonly seedMs: number[] = [];
+  private slowest: Array<{ seed: number; ms: number; events: number }> = [];
 
-  add(r: BatchResult): void {
+  add(r: BatchResult, start: number): void {
     this.busyMs += r.busyMs;
-    for (const s of r.stats) {
+    r.stats.forEach((s, i) => {
       this.seeds++;
       this.sum('', s as unknown as Record<string, unknown>);
       if (s.convergeMs > this.convergeMsMax) this.convergeMsMax = s.convergeMs;
-    }
+      const ms = r.seedMs[i] as number;
+      this.seedMs.push(ms);
+      this.slowest.push({ seed: start + i, ms, events: s.events });
+    });
+    this.slowest.sort((a, b) => b.ms - a.ms);
+    this.slowest.length = Math.min(this.slowest.length, SLOWEST_SHOWN);
+  }
+
+  private timing(): string {
+    const sorted = this.seedMs.slice().sort((a, b) => a - b);
+    const at = (q: number): string => (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0).toFixed(0);
+    const slow = this.slowest.map((s) => `${s.seed} (${s.ms.toFixed(0)}ms, ${s.events} events)`).join(', ');
+    return `per seed:         p50 ${at(0.5)}ms, p90 ${at(0.9)}ms, p99 ${at(0.99)}ms, max ${at(1)}ms; slowest: ${slow}`;
   }
 
   summary(count: number, failed: number, wallMs: number, workers: number): string {
@@ -164,12 +192,19 @@ class Totals {
       '',
       `seeds run:        ${count} (${failed} failed)`,
       `wall time:        ${(wallMs / 1000).toFixed(1)}s on ${workers} workers = ${ms(wallMs / count)}ms/seed wall, ${ms(this.busyMs / this.seeds)}ms/seed per core`,
+      this.timing(),
       `virtual time:     ${(g('virtualTimeMs') / 1000).toFixed(0)}s total, ${(g('events') / this.seeds).toFixed(0)} events/seed`,
       `faults:           ${faults.join(' ')}`,
       `elections:        ${g('elections')} (leader changes ${g('leaderChanges')})`,
-      `snapshots:        sent ${g('snapshotsSent')} (${g('snapshotChunksSent')} chunks), received ${g('snapshotsReceived')}, installed ${g('snapshotsInstalled')}, compactions ${g('compactions')}`,
-      `proposals:        ${g('proposals')} appended, ${g('proposalsAcked')} acked, ${g('proposalsFailed')} failed, ${g('proposalsRefused')} refused`,
-      `reads:            ${g('readsIssued')} issued, ${g('readsServed')} served, ${g('readsFailed')} failed`,
+      `snapshots:        sent ${g('snapshotsSent')} (${g('snapshotChunksSent')} chunks), received ${g('snapshotsReceived')}, installed ${g('snapshotsInstalled')}, compactions ${g('compactions')} (${g('compactionsDeferred')} deferred: a received snapshot pending, ${g('compactionsOverRewrite')} over a rewritten Ready)`,
+      `proposals:        ${g('proposals')} appended, ${g('proposalsRefused')} refused, ${g('forwardedProposals')} forwarded; ${g('lock.resultsAcked')} results acknowledged to clients`,
+      `read rounds:      ${g('readsIssued')} issued, ${g('readsServed')} served, ${g('readsFailed')} dropped`,
+      `leases:           ${g('lock.leasesGranted')} granted (${g('lock.leasesRecreated')} ids re-created by late retries), ${g('lock.keepalivesAcked')} keepalives acked, ` +
+        `${g('lock.expiries')} expiries, ${g('lock.staleExpiries')} stale expiries ignored (${g('lock.staleExpiriesGuarded')} would have cut a lease short), ${g('lock.revokes')} revokes`,
+      `locks:            ${g('lock.grants')} grants, ${g('lock.promotions')} promotions, ${g('lock.waitsWithdrawn')} waits withdrawn`,
+      `clients:          ${g('clients.requestsSent')} requests (${g('clients.keepalivesSent')} keepalives), ${g('clients.opsCompleted')} operations completed, ` +
+        `${g('clients.acquiresGranted')} locks held, ${g('clients.acquiresRefused')} refused, ${g('clients.waitsTimedOut')} waits timed out, ` +
+        `${g('clients.leasesLost')} leases lost, ${g('clients.grantsAbandoned')} grants abandoned`,
       `messages:         ${g('messagesSent')} sent, ${g('messagesDelivered')} delivered`,
       `convergence:      mean ${(g('convergeMs') / this.seeds).toFixed(0)}ms, max ${this.convergeMsMax.toFixed(0)}ms after healing`,
     ].join('\n');

@@ -1,5 +1,5 @@
-import type { Message } from '../../src/raft/types.js';
 import { fail } from './assert.js';
+import type { Packet } from './packets.js';
 
 /** EventKind names everything that can happen at an instant of virtual time. */
 export const EventKind = {
@@ -16,13 +16,15 @@ export const EventKind = {
   transfer: 10,
   livenessStart: 11,
   livenessCheck: 12,
+  leaderPause: 13,
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 
 /**
- * SimEvent is one scheduled event. `node` is the node (or client) it concerns,
- * -1 for cluster-wide events; `arg` is kind specific: the sender's index for a
- * delivery, the incarnation for node-scoped timers. Events are pooled: the
+ * SimEvent is one scheduled event. `node` is the node (or client; for a
+ * delivery, the destination endpoint: nodes first, then clients) it concerns,
+ * -1 for cluster-wide events; `arg` is kind specific: the sender's endpoint for
+ * a delivery, the incarnation for node-scoped timers. Events are pooled: the
  * queue sets timeMs and seq, and `held` marks an event parked in a paused
  * node's backlog (it must not be recycled yet).
  */
@@ -32,7 +34,7 @@ export class SimEvent {
   kind: EventKind = EventKind.tick;
   node = -1;
   arg = 0;
-  msg: Message | null = null;
+  msg: Packet | null = null;
   held = false;
 }
 
@@ -42,7 +44,7 @@ export class EventPool {
 
   constructor(private readonly freeMax: number) {}
 
-  take(kind: EventKind, node: number, arg: number, msg: Message | null): SimEvent {
+  take(kind: EventKind, node: number, arg: number, msg: Packet | null): SimEvent {
     const ev = this.free.pop() ?? new SimEvent();
     ev.kind = kind;
     ev.node = node;

@@ -2,7 +2,7 @@
  * fnv1a32 hashes bytes with 32-bit FNV-1a. The simulator uses it to compare
  * entry payloads and state-machine digests cheaply; it is not cryptographic.
  */
-export const FNV_OFFSET = 0x811c9dc5;
+const FNV_OFFSET = 0x811c9dc5;
 
 export function fnv1a32(data: Uint8Array, seed: number = FNV_OFFSET): number {
   let h = seed >>> 0;
@@ -13,12 +13,3 @@ export function fnv1a32(data: Uint8Array, seed: number = FNV_OFFSET): number {
   return h >>> 0;
 }
 
-/** mix32 folds one 32-bit word into a running FNV-1a hash (four bytes, little endian). */
-export function mix32(h: number, word: number): number {
-  let x = h >>> 0;
-  for (let shift = 0; shift < 32; shift += 8) {
-    x ^= (word >>> shift) & 0xff;
-    x = Math.imul(x, 0x01000193) >>> 0;
-  }
-  return x >>> 0;
-}

@@ -1,13 +1,15 @@
 import type { SeededRng } from '../../src/raft/prng.js';
-import type { Message } from '../../src/raft/types.js';
 import { check, fail } from './assert.js';
+import type { Packet } from './packets.js';
 
 /**
- * Network is the virtual packet network between n nodes. Every directed link
- * is up or cut; a message sent over an up link may be lost, duplicated, and is
- * delayed by a random amount (so messages reorder). Messages are immutable: the
- * same object is delivered (twice, if duplicated). A link holds at most
- * `inflightMaxPerLink` messages in flight; beyond that it drops, like a full
+ * Network is the virtual packet network between n nodes and m clients:
+ * endpoints 0..n-1 are the nodes, n..n+m-1 the clients, so a partition can put
+ * clients on either side (and strand one with a deposed leader). Every directed
+ * link is up or cut; a packet sent over an up link may be lost, duplicated, and
+ * is delayed by a random amount (so packets reorder). Packets are immutable:
+ * the same object is delivered (twice, if duplicated). A link holds at most
+ * `inflightMaxPerLink` packets in flight; beyond that it drops, like a full
  * socket buffer.
  */
 
@@ -26,17 +28,19 @@ export interface NetworkStats {
 }
 
 /** NetworkSink schedules the arrival of `msg` on the link from -> to at `atMs`. */
-export type NetworkSink = (atMs: number, from: number, to: number, msg: Message) => void;
-/** DropObserver sees every message the network loses, with a constant reason. */
-export type DropObserver = (from: number, to: number, msg: Message, reason: string) => void;
+export type NetworkSink = (atMs: number, from: number, to: number, msg: Packet) => void;
+/** DropObserver sees every packet the network loses, with a constant reason. */
+export type DropObserver = (from: number, to: number, msg: Packet, reason: string) => void;
 
 export class Network {
   private readonly cut: Uint8Array;
   private readonly inflight: Int32Array;
+  readonly endpointCount: number;
   readonly stats: NetworkStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0 };
 
   constructor(
     readonly nodeCount: number,
+    readonly clientCount: number,
     private readonly faults: NetworkFaults,
     private readonly rng: SeededRng,
     private readonly sink: NetworkSink,
@@ -44,15 +48,22 @@ export class Network {
     private readonly inflightMaxPerLink: number = 256,
   ) {
     check(faults.delayMinMs >= 0 && faults.delayMaxMs >= faults.delayMinMs, 'network: bad delay range');
-    this.cut = new Uint8Array(nodeCount * nodeCount);
-    this.inflight = new Int32Array(nodeCount * nodeCount);
+    this.endpointCount = nodeCount + clientCount;
+    this.cut = new Uint8Array(this.endpointCount * this.endpointCount);
+    this.inflight = new Int32Array(this.endpointCount * this.endpointCount);
   }
 
-  send(nowMs: number, from: number, to: number, msg: Message): void {
-    if (from === to) fail(`network: ${msg.from} sends ${msg.type} to itself`);
-    if (!(to >= 0 && to < this.nodeCount)) fail(`network: unknown destination ${msg.to}`);
+  /** clientEndpoint is the endpoint of client `c`. */
+  clientEndpoint(c: number): number {
+    return this.nodeCount + c;
+  }
+
+  send(nowMs: number, from: number, to: number, msg: Packet): void {
+    if (from === to) fail(`network: endpoint ${from} sends ${msg.type} to itself`);
+    if (!(to >= 0 && to < this.endpointCount)) fail(`network: unknown destination ${to} for ${msg.type}`);
+    if (from >= this.nodeCount && to >= this.nodeCount) fail(`network: client endpoint ${from} sends to client endpoint ${to}`);
     this.stats.sent++;
-    if (this.cut[from * this.nodeCount + to] === 1) return this.drop(from, to, msg, 'cut');
+    if (this.cut[from * this.endpointCount + to] === 1) return this.drop(from, to, msg, 'cut');
     if (this.faults.lossRate > 0 && this.rng.chance(this.faults.lossRate)) return this.drop(from, to, msg, 'lost');
     this.enqueue(nowMs, from, to, msg);
     if (this.faults.dupRate > 0 && this.rng.chance(this.faults.dupRate)) {
@@ -65,8 +76,8 @@ export class Network {
    * arrive is called when a scheduled message reaches the destination's NIC;
    * it returns false when the link was cut while the message was in flight.
    */
-  arrive(from: number, to: number, msg: Message): boolean {
-    const link = from * this.nodeCount + to;
+  arrive(from: number, to: number, msg: Packet): boolean {
+    const link = from * this.endpointCount + to;
     check((this.inflight[link] as number) > 0, 'network: arrival on a link with nothing in flight');
     this.inflight[link] = (this.inflight[link] as number) - 1;
     if (this.cut[link] === 1) {
@@ -78,12 +89,12 @@ export class Network {
   }
 
   isCut(from: number, to: number): boolean {
-    return this.cut[from * this.nodeCount + to] === 1;
+    return this.cut[from * this.endpointCount + to] === 1;
   }
 
   setCut(from: number, to: number, isCut: boolean): void {
-    check(from !== to, 'network: a node cannot be cut from itself');
-    this.cut[from * this.nodeCount + to] = isCut ? 1 : 0;
+    check(from !== to, 'network: an endpoint cannot be cut from itself');
+    this.cut[from * this.endpointCount + to] = isCut ? 1 : 0;
   }
 
   healAll(): void {
@@ -102,8 +113,8 @@ export class Network {
     this.faults.dupRate = 0;
   }
 
-  private enqueue(nowMs: number, from: number, to: number, msg: Message): void {
-    const link = from * this.nodeCount + to;
+  private enqueue(nowMs: number, from: number, to: number, msg: Packet): void {
+    const link = from * this.endpointCount + to;
     if ((this.inflight[link] as number) >= this.inflightMaxPerLink) return this.drop(from, to, msg, 'link full');
     this.inflight[link] = (this.inflight[link] as number) + 1;
     const { delayMinMs, delayMaxMs } = this.faults;
@@ -111,7 +122,7 @@ export class Network {
     this.sink(nowMs + delayMs, from, to, msg);
   }
 
-  private drop(from: number, to: number, msg: Message, reason: string): void {
+  private drop(from: number, to: number, msg: Packet, reason: string): void {
     this.stats.dropped++;
     this.onDrop(from, to, msg, reason);
   }

@@ -1,10 +1,13 @@
+import type { LockLimits } from '../../src/lock/limits.js';
+import type { ApplyResult } from '../../src/lock/results.js';
 import type { RaftConfig } from '../../src/raft/config.js';
 import type { SeededRng } from '../../src/raft/prng.js';
 import { Raft } from '../../src/raft/raft.js';
-import type { Entry, Message, ProposeResult, ReadState, Ready, Snapshot } from '../../src/raft/types.js';
+import type { Entry, Message, NodeId, ProposeResult, ReadState, Ready, Snapshot } from '../../src/raft/types.js';
 import { fail } from './assert.js';
 import { EventKind, type SimEvent } from './events.js';
-import { CounterStateMachine, type SimStateMachine } from './stateMachine.js';
+import { LockService, type ServicePort } from './lockService.js';
+import type { ClientRequest, ReplyBody } from './packets.js';
 import { SimStorage } from './storage.js';
 
 /** NodeHost is what a SimNode needs from the simulation around it. */
@@ -12,12 +15,18 @@ export interface NodeHost {
   readonly nowMs: number;
   schedulePersistDone(node: SimNode, atMs: number): void;
   send(node: SimNode, msg: Message): void;
+  reply(node: SimNode, req: ClientRequest, body: ReplyBody): void;
+  forward(node: SimNode, to: NodeId, data: Uint8Array): void;
+  onProposed(node: SimNode, res: ProposeResult): void;
   onPersisted(node: SimNode, rd: Ready): void;
   onSnapshotRestored(node: SimNode, snapshot: Snapshot): void;
-  onApplied(node: SimNode, entry: Entry): void;
+  onApplied(node: SimNode, entry: Entry, result: ApplyResult | null): void;
+  onReadIssued(node: SimNode, ctx: number): void;
   onReadServed(node: SimNode, rs: ReadState): void;
   onReadDropped(node: SimNode, ctx: number): void;
   onCompacted(node: SimNode, snapshot: Snapshot, firstIndex: number): void;
+  onCompactionDeferred(node: SimNode): void;
+  onCompactedOverRewrite(node: SimNode): void;
 }
 
 export interface NodePolicy {
@@ -34,20 +43,25 @@ const READY_ROUNDS_MAX = 1_000;
 
 /**
  * SimNode is one cluster member: the pure Raft core plus the shell loop of the
- * Ready contract, with storage and a state machine. Persistence is
+ * Ready contract, with storage and the lock service (state machine, lease
+ * clock, client bookkeeping: lockService.ts), whose port it is. Persistence is
  * asynchronous: a Ready is taken, an fsync is scheduled, and only when it
  * completes are its parts persisted, its messages sent, its entries applied and
  * the Ready advanced. Meanwhile the core keeps stepping messages and ticking.
  *
- * A crash discards the core, the state machine and any outstanding Ready
- * (nothing of it was persisted or sent: unsynced writes are lost); storage
- * survives. A paused node processes nothing: the run loop queues its events in
+ * The service sees the Ready's soft state when the Ready completes, so after
+ * the core steps down it may act as leader for up to an fsync longer, as a
+ * real shell may.
+ *
+ * A crash discards the core, the service and any outstanding Ready (nothing
+ * of it was persisted or sent: unsynced writes are lost); storage survives.
+ * A paused node processes nothing: the run loop queues its events in
  * `backlog` (bounded) and skips its ticks.
  */
-export class SimNode {
+export class SimNode implements ServicePort {
   readonly storage: SimStorage;
   raft: Raft | null = null;
-  sm: SimStateMachine = new CounterStateMachine();
+  service: LockService;
   /** incarnation increases on every crash; stale timers carry the old value and are ignored. */
   incarnation = 0;
   paused = false;
@@ -66,14 +80,20 @@ export class SimNode {
     readonly idx: number,
     readonly config: RaftConfig,
     private readonly policy: NodePolicy,
+    private readonly limits: Partial<LockLimits>,
     private readonly rng: SeededRng,
     private readonly host: NodeHost,
   ) {
     this.storage = new SimStorage(config.id);
+    this.service = new LockService(limits, this, null);
   }
 
   get id(): string {
     return this.config.id;
+  }
+
+  get nowMs(): number {
+    return this.host.nowMs;
   }
 
   get up(): boolean {
@@ -86,14 +106,13 @@ export class SimNode {
     return this.raft;
   }
 
-  /** start builds a fresh core from durable state and restores the state machine from the stored snapshot. */
+  /** start builds a fresh core from durable state and a fresh service from the stored snapshot. */
   start(): void {
     if (this.raft !== null) fail(`${this.id}: started while running`);
-    this.sm = new CounterStateMachine();
     const snap = this.storage.snapshot;
-    if (snap !== null) {
-      this.sm.restore(snap.data);
-      if (this.sm.lastApplied !== snap.meta.index) fail(`${this.id}: stored snapshot ${snap.meta.index} restores a state machine at ${this.sm.lastApplied}`);
+    this.service = new LockService(this.limits, this, snap);
+    if (snap !== null && this.service.lastApplied !== snap.meta.index) {
+      fail(`${this.id}: stored snapshot ${snap.meta.index} restores a state machine at ${this.service.lastApplied}`);
     }
     this.raft = new Raft(this.config, this.rng.fork(), this.storage.restoredState());
     this.needsCheck = true;
@@ -122,9 +141,11 @@ export class SimNode {
     return true;
   }
 
+  /** tick advances the core's clock, then lets the service act on time (lease expiries). */
   tick(): void {
     this.core().tick();
     this.maybeReady();
+    this.service.tick();
   }
 
   step(msg: Message): void {
@@ -133,16 +154,36 @@ export class SimNode {
     this.maybeReady();
   }
 
+  handleRequest(req: ClientRequest): void {
+    this.service.handleRequest(req);
+  }
+
+  handleForward(data: Uint8Array): void {
+    this.service.handleForward(data);
+  }
+
+  // --- ServicePort ---------------------------------------------------------
+
   propose(data: Uint8Array): ProposeResult {
     const res = this.core().propose(data);
+    this.host.onProposed(this, res);
     this.maybeReady();
     return res;
   }
 
   readIndex(ctx: number): boolean {
     const ok = this.core().readIndex(ctx);
+    if (ok) this.host.onReadIssued(this, ctx);
     this.maybeReady();
     return ok;
+  }
+
+  reply(req: ClientRequest, body: ReplyBody): void {
+    this.host.reply(this, req, body);
+  }
+
+  forward(to: NodeId, data: Uint8Array): void {
+    this.host.forward(this, to, data);
   }
 
   transferLeadership(to: string): boolean {
@@ -192,6 +233,7 @@ export class SimNode {
     this.storage.persist(rd);
     this.host.onPersisted(this, rd);
     for (const m of rd.messages) this.host.send(this, m);
+    if (rd.softState !== null) this.service.onSoftState(rd.softState);
     if (rd.snapshot !== null) this.restoreSnapshot(rd.snapshot);
     for (const e of rd.committedEntries) this.applyEntry(e);
     for (const rs of rd.readStates) {
@@ -199,51 +241,72 @@ export class SimNode {
       this.pendingReads.push(rs);
     }
     this.serveReads();
-    for (const ctx of rd.droppedReads) this.host.onReadDropped(this, ctx);
+    for (const ctx of rd.droppedReads) {
+      this.host.onReadDropped(this, ctx);
+      this.service.onReadDropped(ctx);
+    }
+    // rewrittenFrom: the core rewrote the log inside this Ready while it was outstanding (a new leader's truncation).
+    const first = rd.entries[0];
+    const last = rd.entries[rd.entries.length - 1];
+    const rewrittenFrom = first !== undefined && last !== undefined && raft.termAt(last.index) !== last.term ? first.index : Infinity;
     raft.advance(rd);
     if (rd.committedEntries.length > 0 || rd.snapshot !== null) this.needsCheck = true;
-    this.maybeCompact();
+    this.maybeCompact(rewrittenFrom);
   }
 
   private restoreSnapshot(snap: Snapshot): void {
-    if (snap.meta.index <= this.sm.lastApplied) fail(`${this.id}: snapshot ${snap.meta.index} would take the state machine back from ${this.sm.lastApplied}`);
-    this.sm.restore(snap.data);
-    if (this.sm.lastApplied !== snap.meta.index) fail(`${this.id}: snapshot ${snap.meta.index}@t${snap.meta.term} holds a state machine at ${this.sm.lastApplied}`);
+    const applied = this.service.lastApplied;
+    if (snap.meta.index <= applied) fail(`${this.id}: snapshot ${snap.meta.index} would take the state machine back from ${applied}`);
+    this.service.restoreSnapshot(snap);
+    if (this.service.lastApplied !== snap.meta.index) fail(`${this.id}: snapshot ${snap.meta.index}@t${snap.meta.term} holds a state machine at ${this.service.lastApplied}`);
     this.host.onSnapshotRestored(this, snap);
   }
 
   private applyEntry(e: Entry): void {
     const stored = this.storage.termAt(e.index);
     if (stored !== e.term) fail(`${this.id}: applying ${e.index}@t${e.term} but storage holds t${String(stored)} there`);
-    this.sm.apply(e);
-    this.host.onApplied(this, e);
+    if (e.index !== this.service.lastApplied + 1) fail(`${this.id}: applying ${e.index} after ${this.service.lastApplied}`);
+    if (e.type === 'empty' && e.data.length !== 0) fail(`${this.id}: empty entry ${e.index} carries ${e.data.length} bytes`);
+    const result = this.service.applyEntry(e);
+    this.host.onApplied(this, e, result);
+    this.service.afterApply(e, result);
   }
 
+  /** serveReads serves every read whose index is applied, in order: the checker first, then the service answers. */
   private serveReads(): void {
     let served = 0;
-    while (served < this.pendingReads.length && (this.pendingReads[served] as ReadState).index <= this.sm.lastApplied) {
-      this.host.onReadServed(this, this.pendingReads[served] as ReadState);
+    while (served < this.pendingReads.length && (this.pendingReads[served] as ReadState).index <= this.service.lastApplied) {
+      const rs = this.pendingReads[served] as ReadState;
+      this.host.onReadServed(this, rs);
+      this.service.onReadServed(rs);
       served++;
     }
     if (served > 0) this.pendingReads.splice(0, served);
   }
 
-  private maybeCompact(): void {
+  /** maybeCompact takes a snapshot when enough was applied; `rewrittenFrom` is where the Ready just completed was rewritten, if it was. */
+  private maybeCompact(rewrittenFrom: number): void {
     const raft = this.core();
-    const index = this.sm.lastApplied;
+    const index = this.service.lastApplied;
     if (index - this.storage.snapshotIndex < this.policy.snapshotThreshold) return;
     const term = this.storage.termAt(index);
     if (term === undefined) fail(`${this.id}: applied entry ${index} is not in storage`);
     const coreTerm = raft.termAt(index);
     if (!(coreTerm === undefined || coreTerm === term)) fail(`${this.id}: core term ${coreTerm} at applied ${index}, storage t${term}`);
-    const data = this.sm.snapshot();
+    const data = this.service.snapshot();
     const compacted = raft.compact(index, data, this.policy.snapshotTrailing);
-    if (compacted === null) return;
+    if (compacted === null) {
+      // The core holds a snapshot beyond `index`: one received from the leader, not yet durable (regression seeds 289, 1174).
+      if (raft.status().snapshotIndex > index) this.host.onCompactionDeferred(this);
+      return;
+    }
     const { snapshot, firstIndex } = compacted;
     if (snapshot.meta.index !== index || snapshot.meta.term !== term) {
       fail(`${this.id}: compact(${index}) made snapshot ${snapshot.meta.index}@t${snapshot.meta.term}, storage has t${term}`);
     }
     this.storage.compact(snapshot, firstIndex);
     this.host.onCompacted(this, snapshot, firstIndex);
+    // The schedule of the stableTo bug fixed in 5dbf341: a compaction over entries of a Ready rewritten while outstanding.
+    if (index >= rewrittenFrom) this.host.onCompactedOverRewrite(this);
   }
 }

@@ -3,9 +3,10 @@ import type { Network } from './network.js';
 import type { PartitionMode } from './swarm.js';
 
 /**
- * applyPartition cuts links according to the swarm's partition mode and
- * returns a one-line description for the trace. `leader` is the current leader
- * (or -1), used by leader isolation. The caller heals everything later.
+ * applyPartition cuts links according to the swarm's partition mode, puts the
+ * clients on sides (placeClients), and returns a one-line description for the
+ * trace. `leader` is the current leader (or -1), used by leader isolation. The
+ * caller heals everything later.
  */
 export function applyPartition(mode: PartitionMode, net: Network, rng: SeededRng, leader: number): string {
   const n = net.nodeCount;
@@ -13,17 +14,39 @@ export function applyPartition(mode: PartitionMode, net: Network, rng: SeededRng
     case 'none':
       return 'no partition';
     case 'symmetric':
-      return symmetric(net, rng, n);
+      return `${symmetric(net, rng, n)}; ${placeClients(net, rng, -1)}`;
     case 'one-way':
-      return oneWay(net, rng, n);
+      return `${oneWay(net, rng, n)}; ${placeClients(net, rng, -1)}`;
     case 'leader-isolation': {
       const victim = leader >= 0 ? leader : rng.nextInt(n);
       isolate(net, n, victim);
-      return `isolate n${victim + 1}${leader >= 0 ? ' (leader)' : ''}`;
+      return `isolate n${victim + 1}${leader >= 0 ? ' (leader)' : ''}; ${placeClients(net, rng, victim)}`;
     }
     case 'flapping':
-      return flap(net, rng, n);
+      return `${flap(net, rng, n)}; ${placeClients(net, rng, -1)}`;
   }
+}
+
+/**
+ * placeClients puts every client beside a home node: the client is cut from
+ * whatever its home is cut from, in each direction, and always reaches its
+ * home. With `preferred` >= 0 (an isolated leader) a client homes there half
+ * the time, so clients get stranded with a leader that is about to be deposed.
+ */
+function placeClients(net: Network, rng: SeededRng, preferred: number): string {
+  const n = net.nodeCount;
+  const homes: string[] = [];
+  for (let c = 0; c < net.clientCount; c++) {
+    const home = preferred >= 0 && rng.chance(0.5) ? preferred : rng.nextInt(n);
+    const ep = net.clientEndpoint(c);
+    for (let x = 0; x < n; x++) {
+      if (x === home) continue;
+      net.setCut(ep, x, net.isCut(home, x));
+      net.setCut(x, ep, net.isCut(x, home));
+    }
+    homes.push(`c${c}@n${home + 1}`);
+  }
+  return `clients ${homes.join(' ')}`;
 }
 
 /** symmetric splits the nodes into two non-empty sides and cuts every link between them. */

@@ -1,13 +1,16 @@
 import { defaultRaftConfig, type RaftConfig } from '../../src/raft/config.js';
 import { SeededRng } from '../../src/raft/prng.js';
-import type { Entry, Message, ReadState, Ready, Snapshot } from '../../src/raft/types.js';
+import type { ApplyResult } from '../../src/lock/results.js';
+import type { Entry, Message, NodeId, ProposeResult, ReadState, Ready, Snapshot } from '../../src/raft/types.js';
 import { SimFailure, check, fail } from './assert.js';
 import { Checker } from './checker.js';
-import { type ClientHost, Clients } from './client.js';
 import { EventQueue } from './eventQueue.js';
 import { EventKind, EventPool, type SimEvent } from './events.js';
+import { type ClientHost, Clients } from './lockClient.js';
+import { LockChecker } from './lockChecker.js';
 import { Network } from './network.js';
 import { type NodeHost, SimNode } from './node.js';
+import type { ClientReply, ClientRequest, Packet, ReplyBody } from './packets.js';
 import { applyPartition } from './partitions.js';
 import { emptyStats, type SimStats } from './stats.js';
 import { describeProfile, swarmProfile, type SwarmProfile } from './swarm.js';
@@ -37,6 +40,8 @@ const EVENT_QUEUE_MAX = 1_000_000;
 const TRACE_RECORDS = 400;
 const LIVENESS_CHECK_MS = 25;
 const EVENT_POOL_MAX = 100_000;
+/** A leader pause lasts the longest TTL plus up to this much (election timeouts are 100..200 ms). */
+const LEADER_PAUSE_BEYOND_MS = 1_500;
 
 /** runSeed runs one seed: a safety phase with swarm faults, then a healed liveness phase. */
 export function runSeed(seed: number, opts: SimOptions = {}): SimResult {
@@ -52,9 +57,11 @@ class Simulation implements NodeHost, ClientHost {
   private readonly queue = new EventQueue<SimEvent>(EVENT_QUEUE_MAX);
   private readonly pool = new EventPool(EVENT_POOL_MAX);
   readonly nodes: SimNode[] = [];
+  readonly nodeIds: readonly NodeId[];
   private readonly profile: SwarmProfile;
   private readonly network: Network;
   private readonly checker: Checker;
+  private readonly lockChecker: LockChecker;
   private readonly clients: Clients;
   private readonly trace: Trace;
   private readonly faultRng: SeededRng;
@@ -76,26 +83,29 @@ class Simulation implements NodeHost, ClientHost {
     const ids: string[] = [];
     for (let i = 0; i < p.nodeCount; i++) ids.push(`n${i + 1}`);
     ids.forEach((id, i) => this.idxById.set(id, i));
+    this.nodeIds = ids;
     this.stats = emptyStats(p.nodeCount);
-    this.trace = new Trace(TRACE_RECORDS, opts.trace === true, ids, opts.print);
+    const clientNames = Array.from({ length: p.lock.clientCount }, (_, c) => `c${c}`);
+    this.trace = new Trace(TRACE_RECORDS, opts.trace === true, [...ids, ...clientNames], opts.print);
     for (let i = 0; i < p.nodeCount; i++) {
       const config: RaftConfig = { ...defaultRaftConfig(ids[i] as string, ids), ...p.raft, electionTicks: 10, heartbeatTicks: 1 };
-      this.nodes.push(new SimNode(i, config, p, root.fork(), this));
+      this.nodes.push(new SimNode(i, config, p, p.lockLimits, root.fork(), this));
     }
     this.network = new Network(
       p.nodeCount,
+      p.lock.clientCount,
       { lossRate: p.lossRate, dupRate: p.dupRate, delayMinMs: p.delayMinMs, delayMaxMs: p.delayMaxMs },
       netRng,
       (atMs, from, to, msg) => this.queue.push(atMs, this.pool.take(EventKind.deliver, to, from, msg)),
-      (from, _to, msg, reason) => this.onDrop(from, msg, reason),
+      (from, to, msg, reason) => this.onDrop(from, to, msg, reason),
     );
     this.checker = new Checker(
       this.nodes,
-      (node) => this.clients.onLeadershipLost(node),
       (node, text) => this.note(node, text),
       (node) => this.onNewLeader(node),
     );
-    this.clients = new Clients(p, clientRng, this);
+    this.lockChecker = new LockChecker(this.nodes, this.checker, () => this.nowMs);
+    this.clients = new Clients(p.lock, clientRng, this);
   }
 
   get nowMs(): number {
@@ -136,6 +146,7 @@ class Simulation implements NodeHost, ClientHost {
     if (p.partitionMode !== 'none') this.scheduleFault(EventKind.partition, p.partitionIntervalMs);
     if (p.crashIntervalMs > 0) this.scheduleFault(EventKind.crash, p.crashIntervalMs);
     if (p.pauseIntervalMs > 0) this.scheduleFault(EventKind.pause, p.pauseIntervalMs);
+    if (p.leaderPauseIntervalMs > 0) this.scheduleFault(EventKind.leaderPause, p.leaderPauseIntervalMs);
     if (p.transferIntervalMs > 0) this.scheduleFault(EventKind.transfer, p.transferIntervalMs);
     this.schedule(p.safetyMs, EventKind.livenessStart, -1, 0);
   }
@@ -160,6 +171,7 @@ class Simulation implements NodeHost, ClientHost {
       case EventKind.crash: return ev.node < 0 ? this.onCrash() : this.onLeaderCrash(ev);
       case EventKind.restart: return this.onRestart(ev);
       case EventKind.pause: return this.onPause();
+      case EventKind.leaderPause: return this.onLeaderPause();
       case EventKind.resume: return this.onResume(ev);
       case EventKind.partition: return this.onPartition();
       case EventKind.heal: return this.onHeal();
@@ -180,19 +192,36 @@ class Simulation implements NodeHost, ClientHost {
   }
 
   private onDeliver(ev: SimEvent): void {
-    const msg = ev.msg as Message;
-    if (!this.network.arrive(ev.arg, ev.node, msg)) return;
+    const pkt = ev.msg as Packet;
+    if (!this.network.arrive(ev.arg, ev.node, pkt)) return;
+    if (ev.node >= this.nodes.length) return this.deliverToClient(ev.node, pkt as ClientReply);
     const node = this.nodes[ev.node] as SimNode;
-    if (!node.up) return this.trace.drop(this.nowMs, ev.node, msg, 'node down');
+    if (!node.up) return this.trace.drop(this.nowMs, ev.node, pkt, 'node down');
     if (node.paused) return this.holdForPaused(node, ev);
-    this.deliverNow(node, msg);
+    this.deliverNow(node, pkt);
   }
 
-  private deliverNow(node: SimNode, msg: Message): void {
-    this.trace.deliver(this.nowMs, node.idx, msg);
-    if (msg.type === 'snapshot' && msg.offset + msg.chunk.length === msg.totalBytes) this.stats.snapshotsReceived++;
-    node.step(msg);
+  private deliverNow(node: SimNode, pkt: Packet): void {
+    this.trace.deliver(this.nowMs, node.idx, pkt);
+    switch (pkt.type) {
+      case 'client-request':
+        node.handleRequest(pkt);
+        break;
+      case 'forward':
+        node.handleForward(pkt.data);
+        break;
+      case 'client-reply':
+        fail(`${node.id}: delivered a client reply`);
+      default:
+        if (pkt.type === 'snapshot' && pkt.offset + pkt.chunk.length === pkt.totalBytes) this.stats.snapshotsReceived++;
+        node.step(pkt);
+    }
     this.check(node);
+  }
+
+  private deliverToClient(endpoint: number, reply: ClientReply): void {
+    this.trace.deliver(this.nowMs, endpoint, reply);
+    this.clients.onReply(reply);
   }
 
   private onPersistDone(ev: SimEvent): void {
@@ -209,12 +238,11 @@ class Simulation implements NodeHost, ClientHost {
       return;
     }
     this.stats.faults.backlogDrops++;
-    this.trace.drop(this.nowMs, node.idx, ev.msg as Message, 'paused backlog full');
+    this.trace.drop(this.nowMs, node.idx, ev.msg as Packet, 'paused backlog full');
   }
 
   private onClient(ev: SimEvent): void {
-    this.clients.wake(ev.node);
-    for (const node of this.nodes) this.check(node);
+    this.clients.wake(ev.node, this.nowMs);
   }
 
   // --- faults ------------------------------------------------------------
@@ -268,7 +296,7 @@ class Simulation implements NodeHost, ClientHost {
     this.stats.faults.crashes++;
     this.note(victim.idx, `CRASH (outstanding Ready ${victim.outstanding === null ? 'none' : 'lost'})`);
     this.checker.nodeCrashed(victim);
-    this.clients.onNodeDown(victim);
+    this.lockChecker.nodeCrashed(victim);
     victim.crash();
     const restartMs = this.nowMs + this.faultRng.nextFloat() * this.profile.restartDelayMaxMs;
     this.schedule(restartMs, EventKind.restart, victim.idx, victim.incarnation);
@@ -288,15 +316,34 @@ class Simulation implements NodeHost, ClientHost {
     this.checker.nodeStarted(node);
   }
 
+  /** onPause pauses a random node for a while. */
   private onPause(): void {
     if (this.liveness) return;
     this.scheduleFault(EventKind.pause, this.profile.pauseIntervalMs);
     const victim = this.pickNode((n) => n.up && !n.paused);
     if (victim === null) return;
+    this.pause(victim, this.faultRng.nextFloat() * this.profile.pauseDurationMaxMs, '');
+  }
+
+  /**
+   * onLeaderPause pauses the leader, if its lease clock runs, for longer than
+   * an election timeout and the longest TTL: it wakes believing every lease
+   * lapsed, while a new leader has kept them alive.
+   */
+  private onLeaderPause(): void {
+    if (this.liveness) return;
+    this.scheduleFault(EventKind.leaderPause, this.profile.leaderPauseIntervalMs);
+    const leader = this.currentLeader();
+    const victim = leader < 0 ? null : (this.nodes[leader] as SimNode);
+    if (victim === null || victim.paused || !victim.service.clock.isActive) return;
+    this.stats.faults.leaderPauses++;
+    this.pause(victim, this.profile.lock.ttlMaxMs + LEADER_PAUSE_BEYOND_MS * (0.1 + this.faultRng.nextFloat()), ' (leader, past election timeout and TTL)');
+  }
+
+  private pause(victim: SimNode, durationMs: number, what: string): void {
     this.stats.faults.pauses++;
     victim.paused = true;
-    const durationMs = this.faultRng.nextFloat() * this.profile.pauseDurationMaxMs;
-    this.note(victim.idx, `PAUSE for ${durationMs.toFixed(1)}ms`);
+    this.note(victim.idx, `PAUSE${what} for ${durationMs.toFixed(1)}ms`);
     this.schedule(this.nowMs + durationMs, EventKind.resume, victim.idx, victim.incarnation);
   }
 
@@ -306,22 +353,56 @@ class Simulation implements NodeHost, ClientHost {
     this.resume(node);
   }
 
-  /** resume unpauses a node and lets it work through its backlog, in arrival order. */
+  /**
+   * resume unpauses a node and lets it work through its backlog as a woken
+   * process does: each connection (a sender; the disk) in order, but the
+   * connections interleaved at random, and its overdue timer firing at a
+   * random point among them. So a leader may tick on its stale view of time
+   * before it hears of a newer term; or after its core has stepped down while
+   * its service, waiting for the fsync that reports it, still believes it
+   * leads; and clients' keepalives sent to it during the pause may come before
+   * or after either.
+   */
   private resume(node: SimNode): void {
     node.paused = false;
     const backlog = node.backlog.splice(0, node.backlog.length);
-    this.note(node.idx, `RESUME with ${backlog.length} queued events`);
+    const bySource = new Map<number, SimEvent[]>();
     for (const ev of backlog) {
-      ev.held = false;
-      if (node.up && !node.paused) {
-        if (ev.kind === EventKind.deliver) this.deliverNow(node, ev.msg as Message);
-        else if (ev.arg === node.incarnation) {
-          node.persistDone();
-          this.check(node);
-        }
-      }
-      this.pool.give(ev);
+      const source = ev.kind === EventKind.deliver ? ev.arg : -1;
+      const q = bySource.get(source);
+      if (q === undefined) bySource.set(source, [ev]);
+      else q.push(ev);
     }
+    const queues = [...bySource.values()];
+    const tickAt = this.faultRng.nextInt(backlog.length + 1);
+    this.note(node.idx, `RESUME with ${backlog.length} queued events from ${queues.length} connections, ticking after ${tickAt}`);
+    for (let done = 0; done <= backlog.length; done++) {
+      if (done === tickAt) this.wakeTick(node);
+      if (done === backlog.length) break;
+      const k = this.faultRng.nextInt(queues.length);
+      const q = queues[k] as SimEvent[];
+      this.replay(node, q.shift() as SimEvent);
+      if (q.length === 0) queues.splice(k, 1);
+    }
+  }
+
+  /** replay handles one event a paused node queued, now that it runs again. */
+  private replay(node: SimNode, ev: SimEvent): void {
+    ev.held = false;
+    if (node.up && !node.paused) {
+      if (ev.kind === EventKind.deliver) this.deliverNow(node, ev.msg as Packet);
+      else if (ev.arg === node.incarnation) {
+        node.persistDone();
+        this.check(node);
+      }
+    }
+    this.pool.give(ev);
+  }
+
+  private wakeTick(node: SimNode): void {
+    if (!node.up || node.paused) return;
+    node.tick();
+    this.check(node);
   }
 
   private onPartition(): void {
@@ -391,20 +472,22 @@ class Simulation implements NodeHost, ClientHost {
       if (st.leader !== lead.id || st.term !== lead.term) return `${node.id} follows ${st.leader ?? '-'} in t${st.term}`;
       if (st.commit !== lead.lastIndex || st.applied !== lead.lastIndex) return `${node.id} at commit ${st.commit} applied ${st.applied}, leader last ${lead.lastIndex}`;
     }
-    if (!this.clients.livenessAcked) return 'no proposal acknowledged since healing';
-    return '';
+    return this.clients.livenessPending();
   }
 
   private finalChecks(): void {
     const first = this.nodes[0] as SimNode;
+    const applied = first.service.lastApplied;
+    const digest = first.service.digest();
     for (const node of this.nodes) {
-      if (!(node.sm.lastApplied === first.sm.lastApplied && node.sm.digest() === first.sm.digest())) fail(`state machine safety: ${node.id} (applied ${node.sm.lastApplied}) and ${first.id} (applied ${first.sm.lastApplied}) differ at the end`);
+      if (!(node.service.lastApplied === applied && node.service.digest() === digest)) fail(`state machine safety: ${node.id} (applied ${node.service.lastApplied}) and ${first.id} (applied ${applied}) differ at the end`);
     }
-    for (const ack of this.clients.acks) {
-      const applied = this.checker.appliedAt(ack.index);
-      if (!(applied !== undefined && applied.term === ack.term && applied.hash === ack.dataHash)) fail(`durability: acknowledged ${ack.payload} at ${ack.index}@t${ack.term} but ${applied === undefined ? 'nothing' : `${ack.index}@t${applied.term}`} was applied there`);
-      if (!(this.checker.committedTermAt(ack.index) === undefined || this.checker.committedTermAt(ack.index) === ack.term)) fail(`durability: acknowledged ${ack.payload} at ${ack.index}@t${ack.term} but t${String(this.checker.committedTermAt(ack.index))} is committed there`);
-      if (first.sm.lastApplied < ack.index) fail(`durability: acknowledged ${ack.payload} at ${ack.index} beyond the final applied ${first.sm.lastApplied}`);
+    for (const ack of this.lockChecker.acks) {
+      const at = this.checker.appliedAt(ack.index);
+      if (!(at !== undefined && at.term === ack.term && at.hash === ack.hash)) fail(`durability: acknowledged ${ack.what} at ${ack.index}@t${ack.term} but ${at === undefined ? 'nothing' : `${ack.index}@t${at.term}`} was applied there`);
+      const committed = this.checker.committedTermAt(ack.index);
+      if (!(committed === undefined || committed === ack.term)) fail(`durability: acknowledged ${ack.what} at ${ack.index}@t${ack.term} but t${String(committed)} is committed there`);
+      if (applied < ack.index) fail(`durability: acknowledged ${ack.what} at ${ack.index} beyond the final applied ${applied}`);
     }
   }
 
@@ -426,6 +509,24 @@ class Simulation implements NodeHost, ClientHost {
     this.network.send(this.nowMs, node.idx, to, msg);
   }
 
+  onProposed(_node: SimNode, res: ProposeResult): void {
+    if (res.ok) this.stats.proposals++;
+    else this.stats.proposalsRefused++;
+  }
+
+  reply(node: SimNode, req: ClientRequest, body: ReplyBody): void {
+    this.lockChecker.replySent(node, req, body);
+    const reply: ClientReply = { type: 'client-reply', client: req.client, reqId: req.reqId, attempt: req.attempt, from: node.id, body };
+    this.network.send(this.nowMs, node.idx, this.network.clientEndpoint(req.client), reply);
+  }
+
+  forward(node: SimNode, to: NodeId, data: Uint8Array): void {
+    const idx = this.idxById.get(to);
+    if (idx === undefined) fail(`${node.id}: forwards a proposal to unknown node '${to}'`);
+    this.stats.forwardedProposals++;
+    this.network.send(this.nowMs, node.idx, idx, { type: 'forward', from: node.id, to, data });
+  }
+
   onPersisted(node: SimNode, rd: Ready): void {
     this.trace.persist(this.nowMs, node.idx, rd);
     this.checker.readyPersisted(node, rd);
@@ -434,31 +535,56 @@ class Simulation implements NodeHost, ClientHost {
 
   onSnapshotRestored(node: SimNode, snapshot: Snapshot): void {
     this.checker.snapshotRestored(node, snapshot);
-    this.clients.onSnapshotRestored(node, snapshot);
   }
 
-  onApplied(node: SimNode, entry: Entry): void {
+  onApplied(node: SimNode, entry: Entry, result: ApplyResult | null): void {
     this.checker.entryApplied(node, entry);
-    this.clients.onApplied(node, entry);
+    this.lockChecker.applied(node, entry, result);
+  }
+
+  onReadIssued(node: SimNode, ctx: number): void {
+    this.stats.readsIssued++;
+    this.lockChecker.readIssued(node, ctx);
   }
 
   onReadServed(node: SimNode, rs: ReadState): void {
-    this.clients.onReadServed(node, rs);
+    this.stats.readsServed++;
+    this.lockChecker.readServed(node, rs);
   }
 
   onReadDropped(node: SimNode, ctx: number): void {
-    this.clients.onReadDropped(node, ctx);
+    this.stats.readsFailed++;
+    this.lockChecker.readDropped(node, ctx);
   }
 
   onCompacted(node: SimNode, snapshot: Snapshot, firstIndex: number): void {
     this.stats.compactions++;
+    this.checker.snapshotTaken(node, snapshot);
     this.note(node.idx, `compacted to snapshot ${snapshot.meta.index}@t${snapshot.meta.term}, log from ${firstIndex}`);
+  }
+
+  onCompactionDeferred(node: SimNode): void {
+    this.stats.compactionsDeferred++;
+    this.note(node.idx, 'compaction deferred: a received snapshot is pending');
+  }
+
+  onCompactedOverRewrite(node: SimNode): void {
+    this.stats.compactionsOverRewrite++;
+    this.note(node.idx, 'compacted over entries of a Ready the core rewrote while it was outstanding');
   }
 
   // --- ClientHost ----------------------------------------------------------
 
+  sendRequest(client: number, node: number, req: ClientRequest): void {
+    this.network.send(this.nowMs, this.network.clientEndpoint(client), node, req);
+  }
+
   scheduleClient(client: number, atMs: number): void {
     this.schedule(atMs, EventKind.client, client, 0);
+  }
+
+  noteClient(client: number, text: string): void {
+    this.trace.note(this.nowMs, this.nodes.length + client, text);
   }
 
   note(node: number, text: string): void {
@@ -503,12 +629,12 @@ class Simulation implements NodeHost, ClientHost {
     return best;
   }
 
-  private onDrop(from: number, msg: Message, reason: string): void {
+  private onDrop(from: number, to: number, msg: Packet, reason: string): void {
     const f = this.stats.faults;
     if (reason === 'lost') f.lost++;
     else if (reason === 'link full') f.linkFullDrops++;
     else f.cutDrops++;
-    this.trace.drop(this.nowMs, from, msg, reason);
+    this.trace.drop(this.nowMs, from < this.nodes.length ? from : to, msg, reason);
   }
 
   private describeNodes(): string {
@@ -527,14 +653,8 @@ class Simulation implements NodeHost, ClientHost {
     s.messagesDelivered = this.network.stats.delivered;
     s.elections = this.checker.stats.elections;
     s.leaderChanges = this.checker.stats.leaderChanges;
-    const c = this.clients.stats;
-    s.proposals = c.proposed;
-    s.proposalsRefused = c.refused;
-    s.proposalsAcked = c.acked;
-    s.proposalsFailed = c.failed;
-    s.readsIssued = c.readsIssued;
-    s.readsServed = c.readsServed;
-    s.readsFailed = c.readsFailed;
+    s.lock = { ...this.lockChecker.stats };
+    s.clients = { ...this.clients.stats };
   }
 }
 

@@ -1,3 +1,6 @@
+import { emptyClientStats, type ClientStats } from './lockClient.js';
+import { emptyLockStats, type LockStats } from './lockChecker.js';
+
 /** FaultStats counts injected faults by kind. */
 export interface FaultStats {
   lost: number;
@@ -10,6 +13,8 @@ export interface FaultStats {
   leaderCrashes: number;
   restarts: number;
   pauses: number;
+  /** Pauses of the leader past an election timeout and the longest TTL (included in pauses). */
+  leaderPauses: number;
   backlogDrops: number;
   transfers: number;
 }
@@ -30,13 +35,21 @@ export interface SimStats {
   /** Final snapshot chunks delivered to a running node (a transfer completed on the wire). */
   snapshotsReceived: number;
   compactions: number;
+  /** Compactions the core declined because a snapshot received from the leader was pending. */
+  compactionsDeferred: number;
+  /** Compactions over entries of a Ready the core rewrote (a new leader's truncation) before the shell acknowledged it. */
+  compactionsOverRewrite: number;
+  /** Proposals appended by the cores (clients' commands and lease expiries), and refused. */
   proposals: number;
   proposalsRefused: number;
-  proposalsAcked: number;
-  proposalsFailed: number;
+  /** Proposals a node could not append and forwarded to the leader its core named. */
+  forwardedProposals: number;
+  /** ReadIndex rounds (one per keepalive) registered, served, and dropped on leadership loss. */
   readsIssued: number;
   readsServed: number;
   readsFailed: number;
+  lock: LockStats;
+  clients: ClientStats;
   /** Virtual time from healing to convergence, -1 when the run did not converge. */
   convergeMs: number;
 }
@@ -44,7 +57,7 @@ export interface SimStats {
 export function emptyFaultStats(): FaultStats {
   return {
     lost: 0, duplicated: 0, cutDrops: 0, linkFullDrops: 0, partitions: 0,
-    crashes: 0, leaderCrashes: 0, restarts: 0, pauses: 0, backlogDrops: 0, transfers: 0,
+    crashes: 0, leaderCrashes: 0, restarts: 0, pauses: 0, leaderPauses: 0, backlogDrops: 0, transfers: 0,
   };
 }
 
@@ -52,7 +65,7 @@ export function emptyStats(nodes: number): SimStats {
   return {
     nodes, virtualTimeMs: 0, events: 0, faults: emptyFaultStats(), elections: 0, leaderChanges: 0,
     messagesSent: 0, messagesDelivered: 0, snapshotsSent: 0, snapshotChunksSent: 0, snapshotsInstalled: 0, snapshotsReceived: 0,
-    compactions: 0, proposals: 0, proposalsRefused: 0, proposalsAcked: 0, proposalsFailed: 0,
-    readsIssued: 0, readsServed: 0, readsFailed: 0, convergeMs: -1,
+    compactions: 0, compactionsDeferred: 0, compactionsOverRewrite: 0, proposals: 0, proposalsRefused: 0, forwardedProposals: 0,
+    readsIssued: 0, readsServed: 0, readsFailed: 0, lock: emptyLockStats(), clients: emptyClientStats(), convergeMs: -1,
   };
 }

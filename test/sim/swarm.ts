@@ -1,4 +1,6 @@
+import type { LockLimits } from '../../src/lock/limits.js';
 import type { SeededRng } from '../../src/raft/prng.js';
+import type { LockWorkload } from './lockClient.js';
 
 /**
  * Swarm testing (as in TigerBeetle's VOPR): every seed draws not only the
@@ -53,6 +55,13 @@ export interface SwarmProfile {
   /** Mean time between two pauses anywhere in the cluster; 0 disables pauses. */
   readonly pauseIntervalMs: number;
   readonly pauseDurationMaxMs: number;
+  /**
+   * Mean time between two pauses of the leader (one whose lease clock runs)
+   * for longer than an election timeout and the longest TTL: it wakes
+   * believing every lease lapsed, and its expiry proposals must never take
+   * effect. 0 disables them.
+   */
+  readonly leaderPauseIntervalMs: number;
   /** Mean time between two leadership transfers; 0 disables them. */
   readonly transferIntervalMs: number;
 
@@ -65,13 +74,10 @@ export interface SwarmProfile {
   /** Handle Readies with nothing to persist at once (as a real shell would) instead of after an fsync delay. */
   readonly syncVolatileReadies: boolean;
 
-  readonly clientCount: number;
-  /** Mean time between two proposals of one client. */
-  readonly proposalIntervalMs: number;
-  /** Probability that a client wake-up also issues a linearizable read. */
-  readonly readChance: number;
-  /** Extra payload bytes beyond the unique `cX-N` tag. */
-  readonly payloadPadMaxBytes: number;
+  /** The lock clients: how many, on which names, with what leases and habits (lockClient.ts). */
+  readonly lock: LockWorkload;
+  /** The state machine's limits (small TTLs for virtual time; sometimes tight table limits, so refusals happen). */
+  readonly lockLimits: Partial<LockLimits>;
 
   readonly raft: RaftLimits;
   /** Freeze every sent message, so a core that mutates one throws (costly, so only some seeds). */
@@ -110,10 +116,11 @@ export function swarmProfile(rng: SeededRng, options: SwarmOptions = {}): SwarmP
   const partitionMode = PARTITION_MODES[rng.nextInt(PARTITION_MODES.length)] as PartitionMode;
   const fsyncDelayMinMs = between(rng, 0, 2);
 
-  return {
+  const faults = {
     nodeCount,
-    // 10..40 s, skewed short (mean 20 s): long runs still happen, and the average keeps 100k seeds in ~20 min on 2 cores.
-    safetyMs: Math.round(10_000 + 30_000 * rng.nextFloat() ** 2),
+    // 8..35 s, skewed short (mean 17 s): long runs still happen, and the average keeps 100k seeds with lock clients
+    // within ~30 min on 2 cores (measure with npm run sim -- --seeds 3000).
+    safetyMs: Math.round(8_000 + 27_000 * rng.nextFloat() ** 2),
     livenessMs: 20_000,
     tickMsByNode,
     lossRate: maybe(rng, 0.6, () => between(rng, 0, 0.3)),
@@ -134,23 +141,82 @@ export function swarmProfile(rng: SeededRng, options: SwarmOptions = {}): SwarmP
     fsyncDelayMaxMs: between(rng, fsyncDelayMinMs, 5),
     snapshotThreshold: intBetween(rng, 5, 50),
     snapshotTrailing: intBetween(rng, 0, 10),
-    clientCount: intBetween(rng, 1, 3),
-    proposalIntervalMs: between(rng, 5, 150),
-    readChance: maybe(rng, 0.8, () => between(rng, 0.05, 0.6)),
-    payloadPadMaxBytes: intBetween(rng, 0, 48),
-    raft: {
-      preVote: rng.chance(0.85),
-      checkQuorum: rng.chance(0.85),
-      maxEntriesPerMsg: rng.chance(0.3) ? 1 : intBetween(rng, 1, 16),
-      maxBytesPerMsg: intBetween(rng, 32, 2_048),
-      maxInflightMsgs: intBetween(rng, 1, 16),
-      maxUncommittedBytes: intBetween(rng, 256, 8_192),
-      maxCommittedBytesPerReady: intBetween(rng, 16, 1_024),
-      maxPendingReads: intBetween(rng, 4, 64),
-      snapshotChunkBytes: intBetween(rng, 16, 64),
-    },
-    freezeMessages: rng.chance(0.25),
-    syncVolatileReadies: rng.chance(0.8),
+  };
+  // These four are drawn where the counter clients' knobs used to be, with the same shape of draws,
+  // so every seed keeps the fault profile it had before the lock workload; the rest come from a fork.
+  const clientCount = intBetween(rng, 2, 4);
+  const thinkMaxMs = between(rng, 5, 150);
+  const waitChance = maybe(rng, 0.8, () => between(rng, 0.2, 0.9));
+  const namePadMaxBytes = intBetween(rng, 0, 48);
+  const raft: RaftLimits = {
+    preVote: rng.chance(0.85),
+    checkQuorum: rng.chance(0.85),
+    maxEntriesPerMsg: rng.chance(0.3) ? 1 : intBetween(rng, 1, 16),
+    maxBytesPerMsg: intBetween(rng, 32, 2_048),
+    maxInflightMsgs: intBetween(rng, 1, 16),
+    maxUncommittedBytes: intBetween(rng, 256, 8_192),
+    maxCommittedBytesPerReady: intBetween(rng, 16, 1_024),
+    maxPendingReads: intBetween(rng, 4, 64),
+    snapshotChunkBytes: intBetween(rng, 16, 64),
+  };
+  const freezeMessages = rng.chance(0.25);
+  const syncVolatileReadies = rng.chance(0.8);
+
+  const more = rng.fork();
+  const lock = lockWorkload(more, clientCount, thinkMaxMs, waitChance, namePadMaxBytes, faults.delayMaxMs);
+  return {
+    ...faults,
+    leaderPauseIntervalMs: maybe(more, 0.45, () => between(more, 1_000, 6_000)),
+    lock,
+    lockLimits: lockLimits(more, clientCount),
+    raft,
+    freezeMessages,
+    syncVolatileReadies,
+  };
+}
+
+/**
+ * lockWorkload draws the clients' habits: 2-3 lock names (some long, to load
+ * the byte limits of messages and Readies), TTLs of 150..1000 ms against
+ * election timeouts of 100..200 ms, keepalives that sometimes stop, waits,
+ * shared locks, holds, revokes. A TTL is never below 8 network delays: a
+ * grant can take a redirect and a replication round trip, and a lease that
+ * cannot outlive its own grant is a misconfiguration, not a test.
+ */
+function lockWorkload(
+  rng: SeededRng, clientCount: number, thinkMaxMs: number, waitChance: number, namePadMaxBytes: number, delayMaxMs: number,
+): LockWorkload {
+  const nameCount = intBetween(rng, 2, 3);
+  const lockNames: string[] = [];
+  for (let i = 0; i < nameCount; i++) {
+    const pad = namePadMaxBytes > 0 ? rng.nextInt(namePadMaxBytes + 1) : 0;
+    lockNames.push(`lock-${String.fromCharCode(97 + i)}${pad > 0 ? `-${'x'.repeat(pad)}` : ''}`);
+  }
+  const ttlMinMs = Math.max(between(rng, 150, 600), 8 * delayMaxMs);
+  return {
+    clientCount,
+    lockNames,
+    ttlMinMs,
+    ttlMaxMs: between(rng, ttlMinMs, 1_000),
+    keepAliveStopChance: maybe(rng, 0.7, () => between(rng, 0.05, 0.5)),
+    sharedChance: maybe(rng, 0.6, () => between(rng, 0.1, 0.8)),
+    waitChance,
+    waitMaxMs: between(rng, 20, 2_000),
+    holdMaxMs: between(rng, 5, 400),
+    thinkMaxMs,
+    revokeChance: maybe(rng, 0.5, () => between(rng, 0.01, 0.1)),
+    // Under half the shortest TTL: a client must be able to retry a keepalive elsewhere before its lease lapses.
+    requestTimeoutMs: between(rng, 30, ttlMinMs / 2),
+  };
+}
+
+/** lockLimits: TTLs down to 50 ms for virtual time, and now and then a table limit tight enough to refuse. */
+function lockLimits(rng: SeededRng, clientCount: number): Partial<LockLimits> {
+  return {
+    minTtlMs: 50,
+    maxTtlMs: 5_000,
+    maxLocks: rng.chance(0.15) ? 2 : 1_000,
+    maxLeases: rng.chance(0.15) ? intBetween(rng, 2, clientCount + 1) : 1_000,
   };
 }
 
@@ -159,6 +225,7 @@ export function describeProfile(p: SwarmProfile): string {
   const f = (x: number): string => x.toFixed(1);
   const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
   const every = (intervalMs: number, rest: string): string => (intervalMs > 0 ? `every~${f(intervalMs)}ms${rest}` : 'off');
+  const w = p.lock;
   return [
     `nodes=${p.nodeCount} safety=${p.safetyMs}ms liveness<=${p.livenessMs}ms ticks=[${p.tickMsByNode.map(f).join(',')}]ms`,
     `net: loss=${pct(p.lossRate)} dup=${pct(p.dupRate)} delay=${f(p.delayMinMs)}..${f(p.delayMaxMs)}ms`,
@@ -166,7 +233,11 @@ export function describeProfile(p: SwarmProfile): string {
     `crashes: ${every(p.crashIntervalMs, ` restart<=${f(p.restartDelayMaxMs)}ms`)}; new leaders crash: ${p.leaderCrashChance > 0 ? `${pct(p.leaderCrashChance)} within ${f(p.leaderCrashDelayMaxMs)}ms` : 'off'}`,
     `pauses: ${every(p.pauseIntervalMs, ` for<=${f(p.pauseDurationMaxMs)}ms`)}; transfers: ${every(p.transferIntervalMs, '')}`,
     `fsync=${f(p.fsyncDelayMinMs)}..${f(p.fsyncDelayMaxMs)}ms syncVolatileReadies=${p.syncVolatileReadies} snapshot every ${p.snapshotThreshold} keep ${p.snapshotTrailing}`,
-    `clients=${p.clientCount} propose every~${f(p.proposalIntervalMs)}ms readChance=${pct(p.readChance)} pad<=${p.payloadPadMaxBytes}B`,
+    `pauses of the leader past election timeout and TTL: ${every(p.leaderPauseIntervalMs, '')}`,
+    `clients=${w.clientCount} locks=[${w.lockNames.map((n) => `${n.slice(0, 8)}${n.length > 8 ? `..(${n.length}B)` : ''}`).join(',')}] ttl=${f(w.ttlMinMs)}..${f(w.ttlMaxMs)}ms ` +
+      `stopKeepAlive=${pct(w.keepAliveStopChance)} wait=${pct(w.waitChance)}<=${f(w.waitMaxMs)}ms shared=${pct(w.sharedChance)} ` +
+      `hold<=${f(w.holdMaxMs)}ms think<=${f(w.thinkMaxMs)}ms revoke=${pct(w.revokeChance)} timeout=${f(w.requestTimeoutMs)}ms`,
+    `lock limits: ${Object.entries(p.lockLimits).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`,
     `freezeMessages=${p.freezeMessages} raft: ${Object.entries(p.raft).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`,
   ].join('\n');
 }

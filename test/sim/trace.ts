@@ -1,8 +1,9 @@
 import type { Message, Ready } from '../../src/raft/types.js';
+import { formatOp, formatReply, type Packet } from './packets.js';
 
 /**
  * Trace keeps the last `capacity` notable events in a ring buffer of
- * preallocated slots. Slots hold references (messages, Readies are immutable)
+ * preallocated slots. Slots hold references (packets, Readies are immutable)
  * and are formatted only when a failure is printed, so recording is cheap.
  * With `live` every record is formatted and printed as it happens.
  */
@@ -17,7 +18,7 @@ class Slot {
   node = -1;
   kind = KIND_TEXT;
   text = '';
-  msg: Message | null = null;
+  msg: Packet | null = null;
   ready: Ready | null = null;
 }
 
@@ -41,14 +42,14 @@ export class Trace {
     this.flush(s);
   }
 
-  deliver(timeMs: number, node: number, msg: Message): void {
+  deliver(timeMs: number, node: number, msg: Packet): void {
     const s = this.slot(timeMs, node, KIND_DELIVER);
     s.msg = msg;
     this.flush(s);
   }
 
   /** drop records a message the network lost; `reason` is a short constant string. */
-  drop(timeMs: number, node: number, msg: Message, reason: string): void {
+  drop(timeMs: number, node: number, msg: Packet, reason: string): void {
     const s = this.slot(timeMs, node, KIND_DROP);
     s.msg = msg;
     s.text = reason;
@@ -91,8 +92,8 @@ export class Trace {
     const who = s.node >= 0 ? (this.nodeNames[s.node] ?? `?${s.node}`) : '--';
     const head = `${s.timeMs.toFixed(3).padStart(10)} ${who.padEnd(3)} `;
     switch (s.kind) {
-      case KIND_DELIVER: return `${head}<- ${formatMessage(s.msg as Message)}`;
-      case KIND_DROP: return `${head}xx ${formatMessage(s.msg as Message)} (${s.text})`;
+      case KIND_DELIVER: return `${head}<- ${formatPacket(s.msg as Packet)}`;
+      case KIND_DROP: return `${head}xx ${formatPacket(s.msg as Packet)} (${s.text})`;
       case KIND_PERSIST: return `${head}persist ${formatReady(s.ready as Ready)}`;
       default: return `${head}${s.text}`;
     }
@@ -104,6 +105,15 @@ function range(xs: readonly { index: number; term: number }[]): string {
   const a = xs[0] as { index: number; term: number };
   const b = xs[xs.length - 1] as { index: number; term: number };
   return a === b ? `[${a.index}@t${a.term}]` : `[${a.index}@t${a.term}..${b.index}@t${b.term}]`;
+}
+
+export function formatPacket(p: Packet): string {
+  switch (p.type) {
+    case 'client-request': return `request c${p.client}#${p.reqId}.${p.attempt} ${formatOp(p.op)}`;
+    case 'client-reply': return `reply ${p.from}->c${p.client}#${p.reqId}.${p.attempt} ${formatReply(p.body)}`;
+    case 'forward': return `forward ${p.from}->${p.to} ${p.data.length}B`;
+    default: return formatMessage(p);
+  }
 }
 
 export function formatMessage(m: Message): string {

@@ -25,8 +25,9 @@ export interface BatchResult {
   readonly count: number;
   readonly failures: SeedFailure[];
   readonly stats: SimStats[];
-  /** Real time spent running the batch's seeds. */
+  /** Real time spent running the batch's seeds, and each seed's. */
   readonly busyMs: number;
+  readonly seedMs: number[];
 }
 
 const init = workerData as WorkerInit;
@@ -40,12 +41,15 @@ port.on('message', (batch: Batch | null) => {
   }
   const failures: SeedFailure[] = [];
   const stats: SimStats[] = [];
+  const seedMs: number[] = [];
   const t0 = performance.now();
   for (let seed = batch.start; seed < batch.start + batch.count; seed++) {
+    const s0 = performance.now();
     const r = runSeed(seed, init.nodes === undefined ? {} : { nodes: init.nodes });
+    seedMs.push(performance.now() - s0);
     stats.push(r.stats);
     if (!r.ok) failures.push({ seed, failure: r.failure });
   }
-  const result: BatchResult = { count: batch.count, failures, stats, busyMs: performance.now() - t0 };
+  const result: BatchResult = { count: batch.count, failures, stats, busyMs: performance.now() - t0, seedMs };
   port.postMessage(result);
 });
