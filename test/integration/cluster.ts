@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,6 +10,7 @@ import type { StatusResponse } from '../../src/server/apiProto.js';
 import type { SnapshotConfig, TimingConfig } from '../../src/node/clusterConfig.js';
 import { ApiClient, sleep, type ClientOptions } from './apiClient.js';
 import { freePorts } from '../support/freePorts.js';
+import { issueCerts } from '../support/certs.js';
 
 /**
  * cluster is the integration harness: real `raftlock node` processes on
@@ -29,16 +30,7 @@ import { freePorts } from '../support/freePorts.js';
 /** REPO is the repository root; SCRIPT the `raftlock` command. */
 export const REPO = join(import.meta.dirname, '..', '..');
 export const SCRIPT = join(REPO, 'scripts', 'raftlock.mjs');
-export const CERTS_SCRIPT = join(REPO, 'scripts', 'certs.mjs');
 
-/**
- * issueCerts runs scripts/certs.mjs (development CA, member and client
- * certificates) with `args`, e.g. ['--out', dir, '--nodes', 'n1,n2,n3'].
- */
-export function issueCerts(args: readonly string[]): void {
-  const r = spawnSync(process.execPath, [CERTS_SCRIPT, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`scripts/certs.mjs ${args.join(' ')} failed (${r.status}): ${r.stderr}${r.stdout}`);
-}
 
 /** FAST_TIMING: elections in 200-400 ms, heartbeats every 40 ms. */
 export const FAST_TIMING: TimingConfig = Object.freeze({ tickMs: 20, electionTicks: 10, heartbeatTicks: 2 });
@@ -171,7 +163,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   throw lastError;
 }
 
-export { freePorts };
+export { freePorts, issueCerts };
 
 export interface LeaderWait {
   readonly timeoutMs?: number;
