@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigError, loadClusterConfig } from '../node/clusterConfig.js';
 import { StorageError } from '../storage/errors.js';
-import { TlsFileError } from '../security/tlsFiles.js';
+import { TlsFileError } from '../client/tlsFiles.js';
 
 /** registerNodeCommand adds `raftlock node --config FILE --id ID`: run one member in the foreground. */
 export function registerNodeCommand(program: Command): void {

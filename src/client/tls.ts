@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { createPrivateKey } from 'node:crypto';
-import { loadTlsMaterial, parseCertificates, TlsFileError } from '../security/tlsFiles.js';
+import { loadTlsMaterial, parseCertificates, TlsFileError } from './tlsFiles.js';
 import { InvalidArgumentError } from './errors.js';
 
 /**

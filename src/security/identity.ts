@@ -75,3 +75,12 @@ function splitSans(text: string): string[] {
   if (current !== '') out.push(current);
   return out;
 }
+
+/** requireUriSan: a TlsCheck identity that the certificate carries `uri` (a member's own name), with the fix in the message. */
+export function requireUriSan(uri: string): (leaf: { readonly subjectAltName: string | undefined }) => string | null {
+  return (leaf) => {
+    const has = uriSans(leaf.subjectAltName);
+    if (has.includes(uri)) return null;
+    return `must carry the URI SAN ${uri} (it has ${has.length === 0 ? 'no URI SAN' : has.join(', ')}); issue it with npm run certs or add that SAN`;
+  };
+}

@@ -2,7 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
 import type { PeerAuthContext } from '../transport/peerTransport.js';
 import type { ClusterConfig, NodeSpec, TlsPaths } from '../node/clusterConfig.js';
-import { memberNamedBy, nodeIdentity, type PeerIdentity } from './identity.js';
+import { memberNamedBy, nodeIdentity, requireUriSan, type PeerIdentity } from './identity.js';
 import { ReloadableServerCredentials, TlsIdentity, channelCredentials, type ReloadResult } from './reloadableTls.js';
 
 /**
@@ -34,7 +34,7 @@ export function buildNodeTls(config: ClusterConfig, self: NodeSpec): NodeTlsSetu
   const identity = nodeIdentity(config.clusterId, self.id);
   const peerPaths = self.tls?.peer ?? null;
   const clientPaths = self.tls?.client ?? null;
-  const peer = peerPaths === null ? null : new TlsIdentity(filesOf(peerPaths), { identity, what: `node ${self.id} peer TLS` });
+  const peer = peerPaths === null ? null : new TlsIdentity(filesOf(peerPaths), { identity: requireUriSan(identity), what: `node ${self.id} peer TLS` });
   const client = clientPaths === null ? null : new TlsIdentity(filesOf(clientPaths), { what: `node ${self.id} client TLS` });
   const setup: { -readonly [K in keyof NodeTlsSetup]: NodeTlsSetup[K] } = {
     reload: () => [

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { PeerCertificate, SecureContextOptions } from 'node:tls';
-import { digest, loadTlsMaterial, TlsFileError, type TlsCheck, type TlsFiles, type TlsMaterial } from './tlsFiles.js';
+import { digest, loadTlsMaterial, TlsFileError, type TlsCheck, type TlsFiles, type TlsMaterial } from '../client/tlsFiles.js';
 
 /**
  * reloadableTls: one TLS identity whose files can be re-read without a

@@ -1,10 +1,10 @@
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memberNamedBy, nodeIdentity, uriSans } from '../../../src/security/identity.js';
+import { memberNamedBy, nodeIdentity, requireUriSan, uriSans } from '../../../src/security/identity.js';
 import { TlsIdentity } from '../../../src/security/reloadableTls.js';
-import { loadTlsMaterial, TlsFileError, type TlsFiles } from '../../../src/security/tlsFiles.js';
+import { loadTlsMaterial, TlsFileError, type TlsFiles } from '../../../src/client/tlsFiles.js';
 import { issueCerts } from '../../support/certs.js';
 
 /** Certificates from scripts/certs.mjs (openssl): cluster "c1" with n1, n2 and a client, and a second CA. */
@@ -12,7 +12,7 @@ let dir: string;
 let other: string;
 const f = (name: string): string => join(dir, name);
 const n1 = (): TlsFiles => ({ ca: f('ca.pem'), cert: f('n1.pem'), key: f('n1-key.pem') });
-const check = { identity: nodeIdentity('c1', 'n1'), what: 'n1 peer TLS' };
+const check = { identity: requireUriSan(nodeIdentity('c1', 'n1')), what: 'n1 peer TLS' };
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'raftlock-tlsfiles-'));
@@ -44,6 +44,12 @@ describe('loadTlsMaterial', () => {
 
   it('accepts a CA alone (a client without a certificate)', () => {
     expect(loadTlsMaterial({ ca: f('ca.pem') }, { what: 'client' }).leaf).toBeNull();
+  });
+
+  it('accepts a CA bundle holding an old and a new CA (CA rotation)', () => {
+    writeFileSync(f('bundle.pem'), Buffer.concat([readFileSync(join(other, 'ca.pem')), readFileSync(f('ca.pem'))]));
+    expect(loadTlsMaterial({ ...n1(), ca: f('bundle.pem') }, check).leaf?.subject).toContain('CN=n1');
+    expect(loadTlsMaterial({ ca: f('bundle.pem'), cert: join(other, 'n1.pem'), key: join(other, 'n1-key.pem') }, check).leaf?.subject).toContain('CN=n1');
   });
 
   it('names the file and the problem', () => {

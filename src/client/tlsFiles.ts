@@ -1,10 +1,11 @@
 import { X509Certificate, createPrivateKey, createHash, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { uriSans } from './identity.js';
 
 /**
  * tlsFiles: reading and checking the PEM files of one TLS identity (CA
  * bundle, certificate chain, private key) before anything serves with them.
+ * It lives in the client library, which must stand alone; the node's TLS
+ * (src/security) uses it too.
  * Every check that TLS would otherwise only fail at the first handshake —
  * and often with an unhelpful message — is made here, naming the file: it
  * exists and is readable, it holds PEM of the right kind, the key matches
@@ -36,8 +37,8 @@ export class TlsFileError extends Error {
 }
 
 export interface TlsCheck {
-  /** identity: a URI SAN the certificate must carry (a member's raftlock:// name). */
-  readonly identity?: string | undefined;
+  /** identity: what else the certificate must be (a member's name): null when it is, else the problem. */
+  readonly identity?: ((leaf: X509Certificate) => string | null) | undefined;
   /** now: the time validity is checked against (default: the current time). */
   readonly now?: Date;
   /** what: a short label for messages, e.g. "n1 peer TLS". */
@@ -69,10 +70,8 @@ export function loadTlsMaterial(files: TlsFiles, check: TlsCheck): TlsMaterial {
   if (now < new Date(leaf.validFrom) || now > new Date(leaf.validTo)) {
     throw new TlsFileError(`${check.what}: the certificate ${files.cert} is valid only from ${leaf.validFrom} to ${leaf.validTo}; issue a current one`);
   }
-  if (check.identity !== undefined && !uriSans(leaf.subjectAltName).includes(check.identity)) {
-    const has = uriSans(leaf.subjectAltName);
-    throw new TlsFileError(`${check.what}: the certificate ${files.cert} must carry the URI SAN ${check.identity} (it has ${has.length === 0 ? 'no URI SAN' : has.join(', ')}); issue it with npm run certs or add that SAN`);
-  }
+  const problem = check.identity?.(leaf) ?? null;
+  if (problem !== null) throw new TlsFileError(`${check.what}: the certificate ${files.cert} ${problem}`);
   return { ca, cert, key, leaf, fingerprint: leaf.fingerprint256 };
 }
 
