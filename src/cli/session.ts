@@ -56,7 +56,13 @@ export async function openSession(opts: Pick<CommonOptions, 'endpoints' | 'timeo
   const target = resolveEndpoints({ flag: opts.endpoints });
   const timeoutMs = parseDuration(opts.timeout, '--timeout', { min: 1 });
   const tls = resolveTls(opts);
-  const client = await connectTo(target, { connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs, ...(tls !== undefined ? { tls } : {}) });
+  const client = await connectTo(target, { connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs, ...(tls !== undefined ? { tls } : {}) }).catch((err: unknown) => {
+    // A TLS cluster looks like a dead one to a plaintext client: say so.
+    if (tls === undefined && err instanceof CliError && err.exitCode === EXIT.unavailable) {
+      throw new CliError(`${err.message} (this was plaintext: if the cluster uses TLS, pass --cacert FILE or set $RAFTLOCK_CACERT)`, EXIT.unavailable);
+    }
+    throw err;
+  });
   return {
     client,
     target,

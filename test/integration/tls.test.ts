@@ -86,6 +86,23 @@ describe('a TLS cluster requiring client certificates', () => {
     }
   });
 
+  it('forwards from a follower to the leader over TLS, presenting the follower\'s certificate', async () => {
+    const leader = await c.leader();
+    const follower = c.ids.find((id) => id !== leader) as string;
+    const endpoint = c.spec(follower).clientAddress;
+    const client = await connect({ endpoints: [endpoint], discoverMembers: false, tls: loadClientTls(files), connectTimeoutMs: 10_000 });
+    try {
+      const lease = await client.grant(5_000);
+      const lock = await client.acquire('tls-forwarded', { lease, waitMs: 5_000 });
+      expect(client.leaderAddress === null || client.leaderAddress === endpoint).toBe(true);
+      expect((await client.get('tls-forwarded')).holders.map((h) => h.token)).toEqual([lock.token]);
+      await lock.release();
+      await lease.revoke();
+    } finally {
+      await client.close({ revoke: true });
+    }
+  });
+
   it('serves the CLI with --cacert/--cert/--key and with $RAFTLOCK_CACERT/CERT/KEY', async () => {
     const endpoints = c.addresses().join(',');
     const byFlags = await runCli(['lock', 'tls-cli', '--endpoints', endpoints, '--cacert', files.caFile, '--cert', files.certFile, '--key', files.keyFile,
@@ -123,6 +140,7 @@ describe('a TLS cluster requiring client certificates', () => {
     }
     const plain = await runCli(['get', 'x', '--endpoints', c.addresses().join(','), '--timeout', '1s'], { env: cleanEnv() });
     expect(plain.code).toBe(69);
+    expect(plain.stderr).toContain('if the cluster uses TLS, pass --cacert FILE');
     const missing = await runCli(['get', 'x', '--endpoints', c.addresses().join(','), '--cacert', join(c.dir, 'nope.pem')], { env: cleanEnv() });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('nope.pem: it does not exist');
