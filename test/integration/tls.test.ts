@@ -71,7 +71,7 @@ describe('a TLS cluster requiring client certificates', () => {
     c = await startCluster({ tls: { requireClientCert: true }, scope: 'file' });
     tlsDir = c.tlsDir as string;
     files = { caFile: join(tlsDir, 'ca.pem'), certFile: join(tlsDir, 'client.pem'), keyFile: join(tlsDir, 'client-key.pem') };
-  });
+  }, 60_000);
 
   it('serves the client library over TLS with a client certificate', async () => {
     const client = await connect({ endpoints: c.addresses(), tls: loadClientTls(files), connectTimeoutMs: 10_000 });
