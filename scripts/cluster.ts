@@ -37,6 +37,7 @@ import {
 import { createServer } from 'node:net';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import './quietIpServername.mjs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, loadClusterConfig, type ClusterConfig, type NodeSpec } from '../src/node/clusterConfig.js';
 import { methodOf, type StatusRequest, type StatusResponse } from '../src/server/apiProto.js';
@@ -425,14 +426,30 @@ function failureOf(s: Started): string {
 
 const STATUS = methodOf<StatusRequest, StatusResponse>('Cluster', 'Status');
 
-function queryStatus(address: string, deadlineMs: number): Promise<StatusResponse | Error> {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure(), { 'grpc.enable_http_proxy': 0 });
+function queryStatus(address: string, deadlineMs: number, credentials: grpc.ChannelCredentials): Promise<StatusResponse | Error> {
+  const client = new grpc.Client(address, credentials, { 'grpc.enable_http_proxy': 0 });
   return new Promise((done) => {
     client.makeUnaryRequest(STATUS.path, STATUS.requestSerialize, STATUS.responseDeserialize, {}, { deadline: Date.now() + deadlineMs }, (err, res) => {
       client.close();
       done(err ?? res ?? new Error('empty reply'));
     });
   });
+}
+
+/**
+ * statusCredentials: how this script asks a member for its status. With client
+ * TLS it verifies the member against the configured CA and presents the
+ * member's own certificate (member certificates may act as clients, so this
+ * works when the cluster requires client certificates too).
+ */
+function statusCredentials(spec: NodeSpec): grpc.ChannelCredentials {
+  const tls = spec.tls?.client;
+  if (tls == null) return grpc.credentials.createInsecure();
+  try {
+    return grpc.credentials.createSsl(readFileSync(tls.ca), readFileSync(tls.key), readFileSync(tls.cert));
+  } catch (err) {
+    throw new UserError(`cannot read the TLS files of ${spec.id} (${(err as Error).message}); issue them with: npm run certs`);
+  }
 }
 
 type MemberState = 'up' | 'down' | 'paused' | 'no answer';
@@ -471,7 +488,7 @@ async function clusterView(t: Target, deadlineMs: number): Promise<ClusterView> 
       const rec = pids?.nodes[spec.id];
       const pid = rec !== undefined && isOurMember(t, spec.id, rec.pid) ? rec.pid : null;
       const paused = pid !== null && processState(pid) === 'T';
-      const reply = paused ? new Error('paused (SIGSTOP)') : await queryStatus(spec.clientAddress, deadlineMs);
+      const reply = paused ? new Error('paused (SIGSTOP)') : await queryStatus(spec.clientAddress, deadlineMs, statusCredentials(spec));
       const base = { id: spec.id, clientAddress: spec.clientAddress, peerAddress: spec.peerAddress, pid };
       if (reply instanceof Error) {
         const state: MemberState = paused ? 'paused' : pid !== null ? 'no answer' : 'down';

@@ -7,6 +7,7 @@ import { DURATION_HELP, formatDuration, parseDuration } from './duration.js';
 import { ENDPOINTS_HELP } from './endpoints.js';
 import { CliError, EXIT, oneLine, UsageError } from './errors.js';
 import { warn } from './output.js';
+import type { TlsFlags } from './tlsOptions.js';
 import { finish } from './run.js';
 
 /**
@@ -23,7 +24,7 @@ import { finish } from './run.js';
  * starts they abandon the wait instead.
  */
 
-export interface LockOptions {
+export interface LockOptions extends TlsFlags {
   ttl: string;
   wait: string;
   grace: string;
@@ -64,6 +65,10 @@ export function registerLockCommand(program: Command): void {
     .option('--grace <duration>', 'after the lock is lost: time between SIGTERM and SIGKILL', LOCK_DEFAULTS.grace)
     .option('--endpoints <list>', ENDPOINTS_HELP)
     .option('--timeout <duration>', 'give up when the cluster does not answer a request (lease grant, release) within this long', DEFAULT_TIMEOUT)
+    .option('--cacert <file>', 'TLS: PEM CA that issued the nodes\' certificates; turns TLS on (default: $RAFTLOCK_CACERT)')
+    .option('--cert <file>', 'TLS: PEM client certificate, for clusters that require one (default: $RAFTLOCK_CERT)')
+    .option('--key <file>', 'TLS: PEM private key of --cert (default: $RAFTLOCK_KEY)')
+    .option('--tls-config <file>', 'TLS: JSON file {"cacert","cert","key"} with paths relative to it (default: $RAFTLOCK_TLS_CONFIG)')
     .addHelpText(
       'after',
       [

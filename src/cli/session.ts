@@ -12,6 +12,7 @@ import {
 import { DURATION_HELP, formatDuration, parseDuration } from './duration.js';
 import { ENDPOINTS_HELP, resolveEndpoints, type ResolvedEndpoints } from './endpoints.js';
 import { CliError, EXIT, oneLine } from './errors.js';
+import { addTlsOptions, resolveTls, type TlsFlags } from './tlsOptions.js';
 
 /**
  * session: what every client command shares — the --endpoints, --json and
@@ -20,7 +21,7 @@ import { CliError, EXIT, oneLine } from './errors.js';
  * errors into one-line messages with an exit code (errors.ts EXIT).
  */
 
-export interface CommonOptions {
+export interface CommonOptions extends TlsFlags {
   endpoints?: string;
   json?: boolean;
   timeout: string;
@@ -28,12 +29,12 @@ export interface CommonOptions {
 
 export const DEFAULT_TIMEOUT = '10s';
 
-/** addCommonOptions adds --endpoints, --json and --timeout to a client command. */
+/** addCommonOptions adds --endpoints, --json, --timeout and the TLS options to a client command. */
 export function addCommonOptions(cmd: Command, timeoutDefault = DEFAULT_TIMEOUT, timeoutHelp?: string): Command {
-  return cmd
+  return addTlsOptions(cmd
     .option('--endpoints <list>', ENDPOINTS_HELP)
     .option('--json', 'print JSON instead of text')
-    .option('--timeout <duration>', timeoutHelp ?? `give up when the cluster does not answer within this long (${DURATION_HELP})`, timeoutDefault);
+    .option('--timeout <duration>', timeoutHelp ?? `give up when the cluster does not answer within this long (${DURATION_HELP})`, timeoutDefault));
 }
 
 /** Session is an open client plus what messages need to say where it went. */
@@ -51,10 +52,17 @@ export interface Session {
 const BACKSTOP_MS = 1_000;
 
 /** openSession resolves the endpoints, parses --timeout and connects (UnavailableError -> exit 69). */
-export async function openSession(opts: Pick<CommonOptions, 'endpoints' | 'timeout'>): Promise<Session> {
+export async function openSession(opts: Pick<CommonOptions, 'endpoints' | 'timeout' | keyof TlsFlags>): Promise<Session> {
   const target = resolveEndpoints({ flag: opts.endpoints });
   const timeoutMs = parseDuration(opts.timeout, '--timeout', { min: 1 });
-  const client = await connectTo(target, { connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
+  const tls = resolveTls(opts);
+  const client = await connectTo(target, { connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs, ...(tls !== undefined ? { tls } : {}) }).catch((err: unknown) => {
+    // A TLS cluster looks like a dead one to a plaintext client: say so.
+    if (tls === undefined && err instanceof CliError && err.exitCode === EXIT.unavailable) {
+      throw new CliError(`${err.message} (this was plaintext: if the cluster uses TLS, pass --cacert FILE or set $RAFTLOCK_CACERT)`, EXIT.unavailable);
+    }
+    throw err;
+  });
   return {
     client,
     target,

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { addCommonOptions, closeQuietly, connectTo, withDeadline, type CommonOptions } from './session.js';
 import { DURATION_HELP, formatDuration, parseDuration } from './duration.js';
 import { resolveEndpoints } from './endpoints.js';
+import { resolveTls } from './tlsOptions.js';
+import type { ClientTlsOptions } from '../client/index.js';
 import { CliError, EXIT, EXIT_CODE_HELP, oneLine } from './errors.js';
 import { dash, out, printJson, table } from './output.js';
 import { finish } from './run.js';
@@ -73,7 +75,7 @@ export function registerStatusCommand(program: Command): void {
     .action(async (opts: CommonOptions) => {
       const target = resolveEndpoints({ flag: opts.endpoints });
       const perNodeMs = parseDuration(opts.timeout, '--timeout', { min: 1 });
-      const view = await clusterStatus(target.endpoints, perNodeMs);
+      const view = await clusterStatus(target.endpoints, perNodeMs, resolveTls(opts));
       if (opts.json === true) {
         printJson(view);
         finish(view.up > 0 ? EXIT.ok : EXIT.unavailable);
@@ -93,10 +95,10 @@ export function registerStatusCommand(program: Command): void {
 }
 
 /** clusterStatus asks every endpoint, then every member an answer names that was not asked yet. */
-export async function clusterStatus(endpoints: readonly string[], perNodeMs: number): Promise<ClusterStatus> {
+export async function clusterStatus(endpoints: readonly string[], perNodeMs: number, tls?: ClientTlsOptions): Promise<ClusterStatus> {
   const replies = new Map<string, NodeReply | Error>();
   const ask = async (list: readonly string[]): Promise<void> => {
-    await Promise.all(list.map(async (ep) => replies.set(ep, await askOne(ep, perNodeMs))));
+    await Promise.all(list.map(async (ep) => replies.set(ep, await askOne(ep, perNodeMs, tls))));
   };
   await ask(endpoints);
   const named = new Map<string, string>(); // endpoint -> member id, from the answers
@@ -122,11 +124,11 @@ export async function clusterStatus(endpoints: readonly string[], perNodeMs: num
 }
 
 /** askOne asks one member for its own status on a client of its own (no failover), bounded by ms. */
-async function askOne(endpoint: string, ms: number): Promise<NodeReply | Error> {
+async function askOne(endpoint: string, ms: number, tls: ClientTlsOptions | undefined): Promise<NodeReply | Error> {
   const timedOut = (): Error => new Error(`no answer within ${formatDuration(ms)}`);
   const target = { endpoints: [endpoint], source: '--endpoints' };
   try {
-    const options = { connectTimeoutMs: ms, attemptTimeoutMs: ms, requestTimeoutMs: ms, discoverMembers: false };
+    const options = { connectTimeoutMs: ms, attemptTimeoutMs: ms, requestTimeoutMs: ms, discoverMembers: false, ...(tls !== undefined ? { tls } : {}) };
     const client = await withDeadline(connectTo(target, options), ms + 500, timedOut);
     try {
       const s = await withDeadline(client.status({ endpoint }), ms + 500, timedOut);

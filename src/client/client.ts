@@ -15,6 +15,7 @@ import {
 import { KeepAliveStream } from './keepAliveStream.js';
 import { Lease, LeaseState, stateOf, type LeaseTimeToLive } from './lease.js';
 import { LockHandle, type LockContext, type LockState } from './lock.js';
+import { channelCredentials, type ClientTlsOptions } from './tls.js';
 import { bigintFromWire, modeFromWire, modeToWire, numberFromWire, type StatusResponse } from './protocol.js';
 
 /**
@@ -44,6 +45,11 @@ export interface ConnectOptions {
   readonly discoverMembers?: boolean;
   /** signal cancels connect(). */
   readonly signal?: AbortSignal;
+  /**
+   * tls: talk TLS to a cluster with client TLS (PEM text; loadClientTls reads
+   * files). Without it the client talks plaintext, which a TLS cluster refuses.
+   */
+  readonly tls?: ClientTlsOptions;
 }
 
 export interface CallOptions {
@@ -149,6 +155,7 @@ export class RaftlockClient {
       requestTimeoutMs: positive(options.requestTimeoutMs ?? 10_000, 'requestTimeoutMs'),
       backoff,
       discoverMembers: options.discoverMembers ?? true,
+      credentials: channelCredentials(options.tls),
     });
     this.stream = new KeepAliveStream(this.connection, backoff);
   }

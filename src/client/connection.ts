@@ -77,6 +77,8 @@ export interface ConnectionOptions {
   readonly backoff: BackoffPolicy;
   /** discoverMembers: also use the members' client addresses that Cluster.Status reports. */
   readonly discoverMembers: boolean;
+  /** credentials for every channel (default: plaintext). */
+  readonly credentials?: grpc.ChannelCredentials;
 }
 
 export interface CallOptions {
@@ -147,7 +149,7 @@ export class Connection {
     if (this.closed) throw new ClientClosedError('the raftlock client is closed');
     let channel = this.channels.get(address);
     if (channel === undefined) {
-      channel = newChannel(address);
+      channel = newChannel(address, this.options.credentials);
       this.channels.set(address, channel);
     }
     return channel;

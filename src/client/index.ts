@@ -22,6 +22,7 @@ export {
   type TryAcquireOptions,
 } from './client.js';
 export type { BackoffPolicy } from './connection.js';
+export { loadClientTls, type ClientTlsFiles, type ClientTlsOptions } from './tls.js';
 export { Lease, safetyMarginMs, type LeaseTimeToLive } from './lease.js';
 export { LockHandle, type LockContext, type LockState, type LockWaiter } from './lock.js';
 export {

@@ -97,8 +97,8 @@ function methodDefinition<Req, Res>(method: UnaryMethod | 'Lease/KeepAlive'): gr
 }
 
 /** newChannel opens one gRPC client (one channel) to an address; reconnects quickly so a node that returns is used soon. */
-export function newChannel(address: string): grpc.Client {
-  return new grpc.Client(address, grpc.credentials.createInsecure(), {
+export function newChannel(address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()): grpc.Client {
+  return new grpc.Client(address, credentials, {
     'grpc.enable_retries': 0,
     'grpc.initial_reconnect_backoff_ms': 100,
     'grpc.max_reconnect_backoff_ms': 1_000,

@@ -18,6 +18,27 @@ export interface NodeSpec {
   readonly peerAddress: string;
   /** Absolute path of this node's data directory. */
   readonly dataDir: string;
+  /** tls: this node's TLS files; absent (or both parts null) means plaintext. */
+  readonly tls?: NodeTls;
+}
+
+/** TlsPaths: absolute paths of a CA bundle, a certificate (chain) and its private key, all PEM. */
+export interface TlsPaths {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+/**
+ * NodeTls: per node, TLS for peer traffic (always mutual: both sides present
+ * a certificate issued by `ca` naming their member, see src/security/identity.ts)
+ * and for client traffic (the node presents `cert`; with requireClientCert,
+ * clients must present one issued by `ca` too). Either may be null (plaintext),
+ * but every member must agree, or members could not talk to each other.
+ */
+export interface NodeTls {
+  readonly peer: TlsPaths | null;
+  readonly client: (TlsPaths & { readonly requireClientCert: boolean }) | null;
 }
 
 export interface TimingConfig {
@@ -139,7 +160,7 @@ function parseNodes(raw: unknown, dataRoot: string, baseDir: string, problems: s
     const where = `nodes[${i}]`;
     const o = asObject(item, where, problems);
     if (o === null) return;
-    rejectUnknown(o, where, ['id', 'clientAddress', 'peerAddress', 'dataDir'], problems);
+    rejectUnknown(o, where, ['id', 'clientAddress', 'peerAddress', 'dataDir', 'tls'], problems);
     const id = o.id;
     if (typeof id !== 'string' || !NODE_ID.test(id)) {
       problems.push(`${where}.id must be 1-32 lowercase letters, digits or '-' starting with a letter (e.g. "n1"), got ${show(id)}`);
@@ -162,14 +183,62 @@ function parseNodes(raw: unknown, dataRoot: string, baseDir: string, problems: s
       problems.push(`${where}.dataDir must be a non-empty path, got ${show(o.dataDir)}`);
       return;
     }
+    const tls = parseNodeTls(o.tls, `${where}.tls`, baseDir, problems);
     nodes.push({
       id,
       clientAddress: o.clientAddress as string,
       peerAddress: o.peerAddress as string,
       dataDir: isAbsolute(dir) ? dir : resolve(baseDir, dir),
+      ...(tls !== null ? { tls } : {}),
     });
   });
+  checkTlsAgreement(nodes, problems);
   return nodes;
+}
+
+/** parseNodeTls reads a node's "tls" object; its paths resolve against the config file's folder, like dataDir. */
+function parseNodeTls(raw: unknown, where: string, baseDir: string, problems: string[]): NodeTls | null {
+  if (raw === undefined) return null;
+  const o = asObject(raw, where, problems);
+  if (o === null) return null;
+  rejectUnknown(o, where, ['peer', 'client'], problems);
+  const peer = parseTlsPaths(o.peer, `${where}.peer`, [], baseDir, problems);
+  const client = parseTlsPaths(o.client, `${where}.client`, ['requireClientCert'], baseDir, problems);
+  let requireClientCert = false;
+  if (client !== null) {
+    const r = (o.client as Record<string, unknown>).requireClientCert;
+    if (r !== undefined && typeof r !== 'boolean') problems.push(`${where}.client.requireClientCert must be true or false, got ${show(r)}`);
+    else requireClientCert = r ?? false;
+  }
+  if (peer === null && client === null) return null;
+  return { peer, client: client === null ? null : { ...client, requireClientCert } };
+}
+
+function parseTlsPaths(raw: unknown, where: string, extra: readonly string[], baseDir: string, problems: string[]): TlsPaths | null {
+  if (raw === undefined || raw === null) return null;
+  const o = asObject(raw, where, problems);
+  if (o === null) return null;
+  rejectUnknown(o, where, ['ca', 'cert', 'key', ...extra], problems);
+  const out: Record<string, string> = {};
+  for (const key of ['ca', 'cert', 'key'] as const) {
+    const v = o[key];
+    if (typeof v !== 'string' || v === '') {
+      problems.push(`${where}.${key} must be the path of a PEM file (relative to the config file), got ${show(v)}`);
+      continue;
+    }
+    out[key] = isAbsolute(v) ? v : resolve(baseDir, v);
+  }
+  return out.ca !== undefined && out.cert !== undefined && out.key !== undefined ? (out as unknown as TlsPaths) : null;
+}
+
+/** checkTlsAgreement: peer TLS and client TLS are each on for every member or for none. */
+function checkTlsAgreement(nodes: readonly NodeSpec[], problems: string[]): void {
+  for (const part of ['peer', 'client'] as const) {
+    const on = nodes.filter((n) => n.tls?.[part] != null).map((n) => n.id);
+    if (on.length === 0 || on.length === nodes.length) continue;
+    const off = nodes.filter((n) => !on.includes(n.id)).map((n) => n.id);
+    problems.push(`tls.${part} is set for ${on.join(', ')} but not for ${off.join(', ')}; set it for every member or for none (${part === 'peer' ? 'a TLS member cannot talk to a plaintext one' : 'followers forward client calls to the leader with the same credentials'})`);
+  }
 }
 
 function checkConsistency(timing: TimingConfig, snapshot: SnapshotConfig, limits: LockLimits, problems: string[]): void {

@@ -5,10 +5,18 @@ import { createApiServer } from '../server/server.js';
 import { LevelStorage } from '../storage/levelStorage.js';
 import { ConfigError, nodeSpec, type ClusterConfig } from './clusterConfig.js';
 import { RaftNode } from './raftNode.js';
+import { buildNodeTls } from '../security/nodeTls.js';
+import { plaintextWarnings } from '../security/plaintextWarning.js';
 
 export interface RunningNode {
   readonly node: RaftNode;
   readonly logger: Logger;
+  /**
+   * reloadTls re-reads the node's TLS files (what SIGHUP does): new
+   * connections use accepted files; a bad file is refused and logged, and the
+   * old files keep serving. Returns false when any part was refused.
+   */
+  reloadTls(): boolean;
   /** stop shuts the node down gracefully (leadership transfer, drain, close the data dir). */
   stop(): Promise<void>;
 }
@@ -23,6 +31,9 @@ export async function startNode(config: ClusterConfig, id: string, onFatal: (err
   let node: RaftNode | null = null;
   // Every line says which node, in which term and role, wrote it.
   const logger = pino({ level: config.logLevel, base: { node: id }, mixin: () => node?.logContext() ?? {} });
+  // TLS files are checked before anything is opened: a bad file stops the node with a message naming it.
+  const tls = buildNodeTls(config, self);
+  for (const warning of plaintextWarnings(self)) logger.warn({ security: 'plaintext' }, `SECURITY WARNING: ${warning}`);
   const storage = new LevelStorage(self.dataDir);
   const peers = new Map(config.nodes.filter((n) => n.id !== id).map((n) => [n.id, n.peerAddress] as const));
   const transport = new PeerTransport({
@@ -31,17 +42,38 @@ export async function startNode(config: ClusterConfig, id: string, onFatal: (err
     peers,
     onMessage: (m) => node?.receive(m),
     logger: logger.child({ component: 'transport' }),
+    serverCredentials: tls.peerServer,
+    channelCredentials: tls.peerChannel,
+    authenticate: tls.authenticatePeer,
   });
   node = new RaftNode({ config, self, storage, peers: transport, logger: logger.child({ component: 'raft' }), onFatal });
   await node.start();
   await transport.listen(self.peerAddress);
-  const server = createApiServer({ node, limits: config.limits, members: config.nodes, logger: logger.child({ component: 'api' }) });
+  const server = createApiServer({
+    node,
+    limits: config.limits,
+    members: config.nodes,
+    logger: logger.child({ component: 'api' }),
+    credentials: tls.clientServer,
+    clientCredentials: tls.forwardChannel,
+  });
   await server.listen(self.clientAddress);
-  logger.info({ client: self.clientAddress, peer: self.peerAddress, dataDir: self.dataDir }, 'raftlock node serving');
+  const security = { clientTls: self.tls?.client != null, peerTls: self.tls?.peer != null };
+  logger.info({ client: self.clientAddress, peer: self.peerAddress, dataDir: self.dataDir, ...security }, 'raftlock node serving');
   const running = node;
   return {
     node: running,
     logger,
+    reloadTls() {
+      const parts = tls.reload();
+      if (parts.length === 0) logger.info('TLS reload requested, but this node runs without TLS');
+      for (const { part, result } of parts) {
+        if (!result.ok) logger.error({ part, err: result.error.message }, `TLS reload refused, still serving the previous ${part} certificates: ${result.error.message}`);
+        else if (result.changed) logger.info({ part, fingerprint: result.fingerprint }, `TLS reload: new ${part} certificates in use for new connections`);
+        else logger.info({ part, fingerprint: result.fingerprint }, `TLS reload: ${part} files unchanged`);
+      }
+      return parts.every((p) => p.result.ok);
+    },
     async stop() {
       await running.stop();
       await server.stop();

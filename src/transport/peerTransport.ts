@@ -7,6 +7,12 @@ import { PeerLink, type PeerStats } from './peerLink.js';
 import { MAX_MESSAGE_BYTES, raftPeerService } from './raftProto.js';
 import { WarnLimiter } from './warnLimiter.js';
 
+/** PeerAuthContext: the TLS state of an inbound connection, as grpc-js reports it. */
+export interface PeerAuthContext {
+  readonly transportSecurityType?: string | undefined;
+  readonly sslPeerCertificate?: { readonly subjectaltname?: string } | undefined;
+}
+
 export type { PeerStats } from './peerLink.js';
 
 /** PeerTransportOptions configures one node's peer transport. Every limit has a default. */
@@ -22,8 +28,17 @@ export interface PeerTransportOptions {
   readonly logger: Logger;
   /** serverCredentials for the peer port (default: insecure). Pass TLS credentials in production. */
   readonly serverCredentials?: grpc.ServerCredentials;
-  /** channelCredentials for links to peers (default: insecure). */
-  readonly channelCredentials?: grpc.ChannelCredentials;
+  /** channelCredentials for links to peers (default: insecure); a function gives each peer its own (mutual TLS checks the peer's name). */
+  readonly channelCredentials?: grpc.ChannelCredentials | ((peer: NodeId) => grpc.ChannelCredentials);
+  /**
+   * authenticate names the member behind an inbound connection from its TLS
+   * state (call.getAuthContext()). When given, a stream it does not name a
+   * member is refused, and a batch whose sender is not that member is refused:
+   * the `from` of a batch (and so of every message in it) must be the
+   * certificate's node. Without it (plaintext), senders are only checked
+   * against the member list.
+   */
+  readonly authenticate?: (auth: PeerAuthContext) => { readonly ok: true; readonly nodeId: NodeId } | { readonly ok: false; readonly reason: string };
   /** channelOptions are added to every peer channel (e.g. grpc.ssl_target_name_override with TLS). */
   readonly channelOptions?: grpc.ChannelOptions;
   /** maxQueuedPerPeer bounds each link's queue; beyond it the oldest message is dropped (default 4096). */
@@ -83,6 +98,8 @@ interface InboundStream {
   readonly remote: string;
   /** peer: set once the first batch has been accepted. */
   peer: NodeId | null;
+  /** certified: the member the connection's certificate names (mutual TLS), or null without authenticate. */
+  readonly certified: NodeId | null;
   done: boolean;
   batches: number;
   messages: number;
@@ -119,6 +136,7 @@ export class PeerTransport {
   private readonly onMessage: (m: Message) => void;
   private readonly log: Logger;
   private readonly serverCredentials: grpc.ServerCredentials;
+  private readonly authenticate: PeerTransportOptions['authenticate'];
   private readonly handshakeTimeoutMs: number;
   private readonly keepaliveTimeMs: number;
   private readonly stopGraceMs: number;
@@ -139,6 +157,7 @@ export class PeerTransport {
     this.onMessage = o.onMessage;
     this.log = o.logger.child({ component: 'transport', node: o.nodeId });
     this.serverCredentials = o.serverCredentials ?? grpc.ServerCredentials.createInsecure();
+    this.authenticate = o.authenticate;
     this.handshakeTimeoutMs = o.handshakeTimeoutMs;
     this.keepaliveTimeMs = o.keepaliveTimeMs;
     this.stopGraceMs = o.stopGraceMs;
@@ -154,9 +173,10 @@ export class PeerTransport {
       'grpc.max_reconnect_backoff_ms': o.reconnectBackoffMaxMs,
       ...o.channelOptions,
     };
-    const credentials = o.channelCredentials ?? grpc.credentials.createInsecure();
+    const insecure = grpc.credentials.createInsecure();
     for (const [peer, address] of o.peers) {
       if (peer === o.nodeId) continue;
+      const credentials = typeof o.channelCredentials === 'function' ? o.channelCredentials(peer) : (o.channelCredentials ?? insecure);
       this.receive.set(peer, { received: 0, invalid: 0 });
       this.links.set(peer, new PeerLink({
         self: o.nodeId, peer, address, clusterId: o.clusterId, credentials, channelOptions,
@@ -264,9 +284,20 @@ export class PeerTransport {
   // ---------------------------------------------------------------- receiving
 
   private acceptStream(call: grpc.ServerReadableStream<unknown, PeerAckWire>, callback: grpc.sendUnaryData<PeerAckWire>): void {
-    const s: InboundStream = { call, callback, remote: call.getPeer(), peer: null, done: false, batches: 0, messages: 0, timer: null };
+    const identity = this.authenticate?.(call.getAuthContext() as PeerAuthContext) ?? null;
+    const certified = identity?.ok === true ? identity.nodeId : null;
+    const s: InboundStream = { call, callback, remote: call.getPeer(), peer: null, certified, done: false, batches: 0, messages: 0, timer: null };
     if (this.stopped) {
       this.finish(s, { code: grpc.status.UNAVAILABLE, details: `node ${this.nodeId} is stopping` });
+      return;
+    }
+    if (identity !== null && !identity.ok) {
+      this.refuse(s, {
+        code: grpc.status.UNAUTHENTICATED,
+        details: `node "${this.nodeId}" accepts peer streams only from members with a certificate of the cluster CA: ${identity.reason}`,
+        warn: `refused a peer stream from ${s.remote}: ${identity.reason}; check that node's TLS files`,
+        key: `cert:${s.remote}`,
+      });
       return;
     }
     this.inbound.add(s);
@@ -360,6 +391,14 @@ export class PeerTransport {
         key: `from:${s.remote}`,
       };
     }
+    if (s.certified !== null && from !== s.certified) {
+      return {
+        code: grpc.status.PERMISSION_DENIED,
+        details: `the stream claims to be ${shownFrom} but its certificate names "${s.certified}"`,
+        warn: `refused a peer stream from ${s.remote} claiming to be ${shownFrom}: its certificate names "${s.certified}"; a member may only speak for itself`,
+        key: `impersonate:${s.remote}`,
+      };
+    }
     if (to !== this.nodeId) {
       const shownTo = typeof to === 'string' ? JSON.stringify(to.slice(0, 64)) : 'none';
       return {
@@ -420,8 +459,8 @@ export class PeerTransport {
   }
 }
 
-type ResolvedOptions = Required<Omit<PeerTransportOptions, 'serverCredentials' | 'channelCredentials'>> &
-  Pick<PeerTransportOptions, 'serverCredentials' | 'channelCredentials'>;
+type ResolvedOptions = Required<Omit<PeerTransportOptions, 'serverCredentials' | 'channelCredentials' | 'authenticate'>> &
+  Pick<PeerTransportOptions, 'serverCredentials' | 'channelCredentials' | 'authenticate'>;
 
 /** resolveOptions fills in defaults and throws, naming the option, on a configuration error. */
 function resolveOptions(o: PeerTransportOptions): ResolvedOptions {

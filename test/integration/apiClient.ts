@@ -38,6 +38,8 @@ export interface ClientOptions {
   readonly retry: boolean;
   /** followLeader: on UNAVAILABLE go to the address in `raftlock-leader`; otherwise stay on the same endpoint. */
   readonly followLeader: boolean;
+  /** credentials of every channel (default: plaintext; a TLS cluster needs TLS ones). */
+  readonly credentials?: grpc.ChannelCredentials;
 }
 
 export const DEFAULT_CLIENT_OPTIONS: ClientOptions = Object.freeze({ deadlineMs: 15_000, attemptMs: 4_000, retry: true, followLeader: true });
@@ -228,7 +230,7 @@ export class ApiClient {
     let c = this.channels.get(endpoint);
     if (c === undefined) {
       const k = constructors();
-      const creds = grpc.credentials.createInsecure();
+      const creds = this.opts.credentials ?? grpc.credentials.createInsecure();
       // One channel per endpoint, shared by the three services.
       const lease = new k.Lease(endpoint, creds, { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 500 });
       const channelOverride = lease.getChannel();

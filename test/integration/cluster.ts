@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as grpc from '@grpc/grpc-js';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import type { StatusResponse } from '../../src/server/apiProto.js';
 import type { SnapshotConfig, TimingConfig } from '../../src/node/clusterConfig.js';
 import { ApiClient, sleep, type ClientOptions } from './apiClient.js';
 import { freePorts } from '../support/freePorts.js';
+import { issueCerts } from '../support/certs.js';
 
 /**
  * cluster is the integration harness: real `raftlock node` processes on
@@ -29,6 +31,7 @@ import { freePorts } from '../support/freePorts.js';
 export const REPO = join(import.meta.dirname, '..', '..');
 export const SCRIPT = join(REPO, 'scripts', 'raftlock.mjs');
 
+
 /** FAST_TIMING: elections in 200-400 ms, heartbeats every 40 ms. */
 export const FAST_TIMING: TimingConfig = Object.freeze({ tickMs: 20, electionTicks: 10, heartbeatTicks: 2 });
 /** FAST_MIN_TTL_MS is at least the longest election timeout (2 x 10 x 20 ms), as the config requires. */
@@ -44,6 +47,13 @@ export interface ClusterOptions {
   /** leaderTimeoutMs bounds the wait for the first leader. */
   readonly leaderTimeoutMs?: number;
   readonly clusterId?: string;
+  /**
+   * tls: issue a development CA and certificates (scripts/certs.mjs, into
+   * <dir>/tls) and run the cluster with mutual TLS between peers and TLS for
+   * clients (requireClientCert: clients must present a certificate too).
+   * The harness's own clients then talk TLS with the "client" certificate.
+   */
+  readonly tls?: { readonly requireClientCert?: boolean };
   /**
    * scope: 'test' (default) clusters are destroyed after the test that
    * started them; 'file' clusters (started in beforeAll) after the file.
@@ -153,7 +163,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   throw lastError;
 }
 
-export { freePorts };
+export { freePorts, issueCerts };
 
 export interface LeaderWait {
   readonly timeoutMs?: number;
@@ -166,6 +176,9 @@ export class Cluster {
   readonly configPath: string;
   readonly config: Record<string, unknown>;
   readonly api: ApiClient;
+  /** tlsDir: where the certificates are (TLS clusters only): ca.pem, n1.pem, n1-key.pem, ..., client.pem, client-key.pem. */
+  readonly tlsDir: string | null;
+  private readonly clientCredentials: grpc.ChannelCredentials | undefined;
   private readonly members = new Map<string, Member>();
   private readonly clients: ApiClient[] = [];
   private destroyed = false;
@@ -175,8 +188,26 @@ export class Cluster {
       const id = `n${i + 1}`;
       return { id, clientAddress: `127.0.0.1:${ports[2 * i]}`, peerAddress: `127.0.0.1:${ports[2 * i + 1]}` };
     });
+    const clusterId = options.clusterId ?? 'raftlock-it';
+    this.tlsDir = options.tls === undefined ? null : join(dir, 'tls');
+    if (this.tlsDir !== null) {
+      issueCerts(['--out', this.tlsDir, '--cluster-id', clusterId, '--nodes', nodes.map((n) => n.id).join(','), '--clients', 'client', '--days', '2']);
+      const d = this.tlsDir;
+      const requireClientCert = options.tls?.requireClientCert ?? false;
+      for (const n of nodes) {
+        const files = { ca: join(d, 'ca.pem'), cert: join(d, `${n.id}.pem`), key: join(d, `${n.id}-key.pem`) };
+        Object.assign(n, { tls: { peer: files, client: { ...files, requireClientCert } } });
+      }
+      this.clientCredentials = grpc.credentials.createSsl(
+        readFileSync(join(d, 'ca.pem')),
+        readFileSync(join(d, 'client-key.pem')),
+        readFileSync(join(d, 'client.pem')),
+      );
+    } else {
+      this.clientCredentials = undefined;
+    }
     this.config = {
-      clusterId: options.clusterId ?? 'raftlock-it',
+      clusterId,
       dataDir: join(dir, 'data'),
       nodes,
       timing: { ...FAST_TIMING, ...options.timing },
@@ -206,7 +237,8 @@ export class Cluster {
 
   /** client returns a new ApiClient over every member (closed with the cluster). */
   client(options: Partial<ClientOptions> & { endpoints?: readonly string[] } = {}): ApiClient {
-    const c = new ApiClient(options.endpoints ?? this.addresses(), options);
+    const withTls = this.clientCredentials !== undefined && options.credentials === undefined ? { ...options, credentials: this.clientCredentials } : options;
+    const c = new ApiClient(options.endpoints ?? this.addresses(), withTls);
     this.clients.push(c);
     return c;
   }

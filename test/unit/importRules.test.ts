@@ -57,11 +57,11 @@ describe('import rules (design.md §1)', () => {
     }
   });
 
-  it('only storage/ imports level; only transport/, server/, client/ import grpc', () => {
+  it('only storage/ imports level; only transport/, server/, client/ and security/ (credentials) import grpc', () => {
     for (const f of files) {
       for (const spec of f.imports) {
         if (/^(level|classic-level|abstract-level)/.test(spec)) expect(f.rel, `${f.rel} imports ${spec}`).toMatch(/^storage\//);
-        if (/grpc/.test(spec)) expect(f.rel, `${f.rel} imports ${spec}`).toMatch(/^(transport|server|client)\//);
+        if (/grpc/.test(spec)) expect(f.rel, `${f.rel} imports ${spec}`).toMatch(/^(transport|server|client|security)\//);
       }
     }
   });

@@ -19,7 +19,7 @@ function problemsOf(raw: unknown): string[] {
 
 describe('cluster config', () => {
   it('accepts the shipped examples', () => {
-    for (const file of ['cluster.example.json', 'cluster.5nodes.example.json']) {
+    for (const file of ['cluster.example.json', 'cluster.5nodes.example.json', 'cluster.tls.example.json']) {
       const c = loadClusterConfig(join(import.meta.dirname, '..', '..', '..', file));
       expect(c.nodes.length === 3 || c.nodes.length === 5).toBe(true);
     }
