@@ -328,18 +328,35 @@ export class RaftNode implements NodeApi {
     }
   }
 
+  /**
+   * handleReady runs one Ready. A leader's appends leave before its own fsync
+   * (the core counts the leader only once this Ready is advanced); everything
+   * else leaves after it. Committed entries already durable here (from earlier
+   * Readies) are applied, and their clients answered, before this Ready's fsync
+   * rather than after it; the rest (a follower's entries committed in the same
+   * append) only once persisted. Group commit: one sync per Ready.
+   */
   private async handleReady(raft: Raft, rd: Ready): Promise<void> {
+    const sendFirst = raft.messagesMayPrecedePersist();
+    if (sendFirst && rd.messages.length > 0) this.peers.send(rd.messages);
+    let applied = 0;
+    if (rd.snapshot === null) {
+      const firstNew = rd.entries[0]?.index ?? Infinity;
+      while (applied < rd.committedEntries.length && (rd.committedEntries[applied] as Entry).index < firstNew) {
+        this.applyEntry(rd.committedEntries[applied] as Entry);
+        applied++;
+      }
+    }
     if (rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null) {
-      // Durable before anything that depends on it leaves this node (group commit: one sync per Ready).
       await this.storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
     }
-    if (rd.messages.length > 0) this.peers.send(rd.messages);
+    if (!sendFirst && rd.messages.length > 0) this.peers.send(rd.messages);
     if (rd.snapshot !== null) {
       this.restoreStateMachine(rd.snapshot.data);
       this.lastSnapshotIndex = rd.snapshot.meta.index;
       this.log.warn({ index: rd.snapshot.meta.index }, 'installed a snapshot from the leader: this node was too far behind to catch up from the log');
     }
-    for (const entry of rd.committedEntries) this.applyEntry(entry);
+    for (; applied < rd.committedEntries.length; applied++) this.applyEntry(rd.committedEntries[applied] as Entry);
     if (rd.softState !== null) this.onSoftState(rd.softState.role === 'leader', rd.softState.term);
     this.maybeActivateClock(rd.committedEntries);
     for (const rs of rd.readStates) this.onReadConfirmed(rs.ctx, rs.index);
