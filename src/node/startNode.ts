@@ -35,7 +35,9 @@ export async function startNode(config: ClusterConfig, id: string, onFatal: (err
   node = new RaftNode({ config, self, storage, peers: transport, logger: logger.child({ component: 'raft' }), onFatal });
   await node.start();
   await transport.listen(self.peerAddress);
-  const server = createApiServer({ node, limits: config.limits, members: config.nodes, logger: logger.child({ component: 'api' }) });
+  // A parked call waits out the longest election timeout plus a few ticks for the vote and the new leader's first commit.
+  const leaderWaitMs = (2 * config.timing.electionTicks + 4) * config.timing.tickMs;
+  const server = createApiServer({ node, limits: config.limits, members: config.nodes, logger: logger.child({ component: 'api' }), leaderWaitMs });
   await server.listen(self.clientAddress);
   logger.info({ client: self.clientAddress, peer: self.peerAddress, dataDir: self.dataDir }, 'raftlock node serving');
   const running = node;
