@@ -29,7 +29,7 @@ export function chartSvg(series: readonly ChartSeries[], title: string): string 
     .map((s, i) => `<g transform="translate(${MARGIN.left + i * 120},${2 * 0 + 18})"><rect width="12" height="12" fill="${esc(s.color)}"/><text x="18" y="11">${esc(s.name)}</text></g>`)
     .join('');
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * PANEL_W}" height="${PANEL_H + 30}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * PANEL_W}" height="${PANEL_H + 40}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${PANEL_W}" y="12" text-anchor="middle" font-size="12">${esc(title)}</text>`,
     legend,

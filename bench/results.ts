@@ -15,7 +15,7 @@ export interface SystemResults {
   readonly system: SystemName;
   description: string;
   uncontended: UncontendedResult[];
-  contended: ContendedResult | null;
+  contended: ContendedResult[];
   leases: LeaseGrantResult[];
   keepalive: KeepAliveResult[];
   /** failover at the election timeout both systems share. */
@@ -36,7 +36,7 @@ export function emptyResults(system: SystemName): SystemResults {
     system,
     description: '',
     uncontended: [],
-    contended: null,
+    contended: [],
     leases: [],
     keepalive: [],
     failover: null,
@@ -83,16 +83,18 @@ export function rows(r: SystemResults, e: SystemResults | null): Row[] {
       add(w, 'max', 'ms', 'lower', (s) => u(s)?.pairLatency.maxMs);
     }
   }
-  const c = (s: SystemResults) => s.contended;
-  const cw = `contended ${r.contended?.clients ?? e?.contended?.clients ?? ''} clients`;
-  add(cw, 'grants/s', '/s', 'higher', (s) => c(s)?.grantsPerS);
-  add(cw, 'wait p50', 'ms', 'lower', (s) => c(s)?.wait.p50Ms);
-  add(cw, 'wait p99', 'ms', 'lower', (s) => c(s)?.wait.p99Ms);
-  add(cw, 'min/max grants per client', '', 'higher', (s) => {
-    const f = c(s)?.fairness;
-    return f === undefined || f.maxPerClient === 0 ? null : f.minPerClient / f.maxPerClient;
-  });
-  add(cw, 'overtaking grants', '', 'lower', (s) => c(s)?.fairness.overtakes);
+  for (const k of uniqueBy([...r.contended, ...(e?.contended ?? [])], (x) => `${x.placement}:${x.clients}`)) {
+    const c = (s: SystemResults) => s.contended.find((x) => x.placement === k.placement && x.clients === k.clients);
+    const cw = `contended ${k.clients} clients${k.placement === 'leader' ? ' (to leader)' : ''}`;
+    add(cw, 'grants/s', '/s', 'higher', (s) => c(s)?.grantsPerS);
+    add(cw, 'wait p50', 'ms', 'lower', (s) => c(s)?.wait.p50Ms);
+    add(cw, 'wait p99', 'ms', 'lower', (s) => c(s)?.wait.p99Ms);
+    add(cw, 'min/max grants per client', '', 'higher', (s) => {
+      const f = c(s)?.fairness;
+      return f === undefined || f.maxPerClient === 0 ? null : f.minPerClient / f.maxPerClient;
+    });
+    add(cw, `grants overtaking a request sent >${k.orderToleranceMs} ms earlier`, '', 'lower', (s) => c(s)?.fairness.overtakes);
+  }
   for (const clients of [...new Set([...r.leases, ...(e?.leases ?? [])].map((l) => l.clients))].sort((x, y) => x - y)) {
     add(`lease grants ${clients} client${clients === 1 ? '' : 's'}`, 'grants/s', '/s', 'higher', (s) => s.leases.find((x) => x.clients === clients)?.grantsPerS);
   }

@@ -68,11 +68,14 @@ export async function runSystem(launch: Launcher, o: BenchOptions, say: Say): Pr
         }
       }
       if (want('contended')) {
-        await step('contended', `contended, ${z.contendedClients} clients on one lock`, async () => {
-          const r = await contended(cluster, client, { clients: z.contendedClients, durationMs: z.contendedMs, maxGrants: z.maxOps }, 'main');
-          res.contended = r;
-          say(`  ${fmt(r.grantsPerS)} grants/s, wait p50 ${fmt(r.wait.p50Ms, 2)} ms, p99 ${fmt(r.wait.p99Ms, 2)} ms, per client ${r.fairness.minPerClient}..${r.fairness.maxPerClient}, overtakes ${r.fairness.overtakes}`);
-        });
+        const placements = z.leaderVariant ? (['spread', 'leader'] as const) : (['spread'] as const);
+        for (const placement of placements) {
+          await step('contended', `contended, ${z.contendedClients} clients on one lock, ${placement === 'spread' ? 'spread over all members' : 'all to the leader'}`, async () => {
+            const r = await contended(cluster, client, { clients: z.contendedClients, placement, durationMs: z.contendedMs, maxGrants: z.maxOps }, placement);
+            res.contended.push(r);
+            say(`  ${fmt(r.grantsPerS)} grants/s, wait p50 ${fmt(r.wait.p50Ms, 2)} ms, p99 ${fmt(r.wait.p99Ms, 2)} ms, per client ${r.fairness.minPerClient}..${r.fairness.maxPerClient}, overtakes ${r.fairness.overtakes}`);
+          });
+        }
       }
       if (want('leases')) {
         for (const clients of z.leaseClients) {
