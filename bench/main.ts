@@ -65,7 +65,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const outDir = resolve(options.out ?? join(REPO, 'results', 'bench', stamp));
 
   let etcd = options.etcd ? etcdVersion() : null;
-  if (options.etcd && etcd === null) {
+  const etcdMissing = options.etcd && etcd === null;
+  if (etcdMissing) {
     say('etcd is not on PATH: running raftlock alone (ratios n/a). To compare, install it: sudo apt-get install etcd-server');
   }
   say(`fsync floor: ${options.sizes.fsyncSamples} x (append 512 B + fsync) in the temp dir ...`);
@@ -103,8 +104,9 @@ async function main(argv: readonly string[]): Promise<number> {
     `machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}`,
     `fsync floor (append 512 B + fsync, ${fsync.count} samples): p50 ${formatValue(fsync.p50Ms, 'ms')}, p99 ${formatValue(fsync.p99Ms, 'ms')}`,
     `raftlock: ${raftlock.description || `${options.nodes} nodes`}`,
-    `etcd: ${etcdResults === null ? 'not run' : `${etcd ?? ''}, ${etcdResults.description}`}`,
-    `failover: ${raftlock.failoverDescription ?? '-'} vs etcd ${etcdResults?.failoverDescription ?? '-'}; raftlock defaults: ${raftlock.failoverDefaultsDescription ?? '-'}`,
+    `etcd: ${etcdResults !== null ? `${etcd ?? ''}, ${etcdResults.description}` : etcdMissing ? 'not installed, so not run (sudo apt-get install etcd-server to compare)' : options.etcd ? 'failed to run' : 'not run (--no-etcd)'}`,
+    ...(raftlock.failoverDescription === null ? [] : [`failover: raftlock ${raftlock.failoverDescription}; etcd ${etcdResults?.failoverDescription ?? '-'}`]),
+    ...(raftlock.failoverDefaultsDescription === null ? [] : [`failover at raftlock's defaults: ${raftlock.failoverDefaultsDescription}`]),
     `wall time: ${wallS.toFixed(0)} s`,
   ];
   const errors = [raftlock, ...(etcdResults === null ? [] : [etcdResults])].flatMap((r) => Object.entries(r.errors).map(([k, v]) => `${r.system} ${k}: ${v}`));

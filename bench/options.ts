@@ -32,6 +32,8 @@ export interface Sizes {
   readonly failoverAtDefaults: boolean;
   readonly footprintCount: number;
   readonly footprintMaxLoadMs: number;
+  /** footprintOnMainCluster: load and restart the steady workloads' cluster instead of a fresh one (saves a start). */
+  readonly footprintOnMainCluster: boolean;
   /** maxOps bounds every measured loop's count. */
   readonly maxOps: number;
   readonly fsyncSamples: number;
@@ -66,6 +68,7 @@ export const FULL_SIZES: Sizes = Object.freeze({
   failoverAtDefaults: true,
   footprintCount: 100_000,
   footprintMaxLoadMs: 360_000,
+  footprintOnMainCluster: false,
   maxOps: 1_000_000,
   fsyncSamples: 500,
 });
@@ -85,6 +88,7 @@ export const QUICK_SIZES: Sizes = Object.freeze({
   failoverAtDefaults: false,
   footprintCount: 500,
   footprintMaxLoadMs: 8_000,
+  footprintOnMainCluster: true,
   maxOps: 100_000,
   fsyncSamples: 100,
 });

@@ -48,7 +48,18 @@ export async function runSystem(launch: Launcher, o: BenchOptions, say: Say): Pr
     }
   };
 
-  if (want('uncontended') || want('contended') || want('leases') || want('keepalive')) {
+  const runFootprint = async (cluster: Cluster): Promise<void> => {
+    await step('footprint', `footprint, ${z.footprintCount.toLocaleString('en-US')} leases each holding a lock`, async () => {
+      const r = await footprint(cluster, cluster.client(), { count: z.footprintCount, concurrency: FOOTPRINT_CONCURRENCY, maxLoadMs: z.footprintMaxLoadMs }, (done) => {
+        if (done % 10_000 === 0) say(`  ${done.toLocaleString('en-US')} loaded`);
+      });
+      res.footprint = r;
+      say(`  loaded ${r.loaded} in ${fmt(r.loadMs / 1000, 1)} s, RSS ${r.rssBytes.map((b) => (b === null ? '?' : `${(b / 1048576).toFixed(0)} MB`)).join(' / ')}, restart ${fmt(r.restartMs)} ms`);
+    });
+  };
+  const steady = want('uncontended') || want('contended') || want('leases') || want('keepalive');
+
+  if (steady) {
     say(`${launch.system}: starting the cluster`);
     const cluster = await launch.main();
     res.description = cluster.description;
@@ -104,6 +115,7 @@ export async function runSystem(launch: Launcher, o: BenchOptions, say: Say): Pr
       }
       const termAfter = await cluster.term();
       res.elections = termBefore === null || termAfter === null ? null : termAfter - termBefore;
+      if (want('footprint') && z.footprintOnMainCluster) await runFootprint(cluster);
     } finally {
       await cluster.destroy();
     }
@@ -127,16 +139,10 @@ export async function runSystem(launch: Launcher, o: BenchOptions, say: Say): Pr
     if (own !== null) await runFailover(() => own, 'failoverDefaults');
   }
 
-  if (want('footprint')) {
+  if (want('footprint') && !(z.footprintOnMainCluster && steady)) {
     const cluster = await launch.main();
     try {
-      await step('footprint', `footprint, ${z.footprintCount.toLocaleString('en-US')} leases each holding a lock`, async () => {
-        const r = await footprint(cluster, cluster.client(), { count: z.footprintCount, concurrency: FOOTPRINT_CONCURRENCY, maxLoadMs: z.footprintMaxLoadMs }, (done) => {
-          if (done % 10_000 === 0) say(`  ${done.toLocaleString('en-US')} loaded`);
-        });
-        res.footprint = r;
-        say(`  loaded ${r.loaded} in ${fmt(r.loadMs / 1000, 1)} s, RSS ${r.rssBytes.map((b) => (b === null ? '?' : `${(b / 1048576).toFixed(0)} MB`)).join(' / ')}, restart ${fmt(r.restartMs)} ms`);
-      });
+      await runFootprint(cluster);
     } finally {
       await cluster.destroy();
     }
