@@ -89,6 +89,7 @@ export class EtcdCluster implements Cluster {
       try {
         cluster.startAll();
         await cluster.leader(START_TIMEOUT_MS);
+        await cluster.allServing(START_TIMEOUT_MS);
         return cluster;
       } catch (err) {
         const clash = members.some((m) => /address already in use/.test(logTail(m.logPath, 50)));
@@ -151,6 +152,15 @@ export class EtcdCluster implements Cluster {
   async term(): Promise<number | null> {
     const s = await this.status(await this.leader());
     return s === null ? null : Number(s.raftTerm);
+  }
+
+  /** allServing waits (bounded) until every member answers a status call: a leader needs only a majority. */
+  async allServing(timeoutMs: number): Promise<void> {
+    const ok = await pollUntil(async () => {
+      const all = await Promise.all(this.members.map((_, i) => this.status(i)));
+      return all.every((s) => s !== null) ? true : null;
+    }, timeoutMs, 25);
+    if (ok === null) throw new BenchError(`etcd: not every member served within ${timeoutMs} ms`);
   }
 
   async destroy(): Promise<void> {

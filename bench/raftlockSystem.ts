@@ -24,6 +24,8 @@ export interface RaftlockClusterOptions {
   readonly nodes: 3 | 5;
   /** timing: Raft timing; DEFAULT_TIMING (the shipped default) when absent. */
   readonly timing?: TimingConfig;
+  /** logLevel of the nodes ('warn' by default: logging costs CPU the benchmark would measure). */
+  readonly logLevel?: string;
 }
 
 interface Member {
@@ -42,7 +44,8 @@ export class RaftlockCluster implements Cluster {
   private readonly statusClient: RaftlockClient;
 
   private constructor(
-    private readonly dir: string,
+    /** dir: the temp dir with the config, the data and one log per member (removed by destroy). */
+    readonly dir: string,
     private readonly configPath: string,
     members: Member[],
     timing: TimingConfig,
@@ -72,7 +75,7 @@ export class RaftlockCluster implements Cluster {
         nodes,
         timing,
         limits: { minTtlMs: Math.max(500, maxElectionTimeoutMs(timing)) },
-        logLevel: 'warn',
+        logLevel: o.logLevel ?? 'warn',
       };
       const configPath = join(dir, 'cluster.json');
       writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
@@ -81,6 +84,7 @@ export class RaftlockCluster implements Cluster {
       try {
         cluster.startAll();
         await cluster.leader(START_TIMEOUT_MS);
+        await cluster.allServing(START_TIMEOUT_MS);
         return cluster;
       } catch (err) {
         const clash = members.some((m) => /EADDRINUSE/.test(logTail(m.logPath, 50)));
@@ -144,6 +148,15 @@ export class RaftlockCluster implements Cluster {
   async term(): Promise<number | null> {
     const s = await this.status(await this.leader());
     return s === null ? null : Number(s.term);
+  }
+
+  /** allServing waits (bounded) until every member answers a status call: a leader needs only a majority. */
+  async allServing(timeoutMs: number): Promise<void> {
+    const ok = await pollUntil(async () => {
+      const all = await Promise.all(this.members.map((_, i) => this.status(i)));
+      return all.every((s) => s !== null) ? true : null;
+    }, timeoutMs, 25);
+    if (ok === null) throw new BenchError(`raftlock: not every member served within ${timeoutMs} ms`);
   }
 
   async destroy(): Promise<void> {

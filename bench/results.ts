@@ -49,7 +49,8 @@ export function emptyResults(system: SystemName): SystemResults {
   };
 }
 
-export type Better = 'higher' | 'lower';
+/** Better: which way a figure improves; 'none' for a figure set by the workload (a paced rate). */
+export type Better = 'higher' | 'lower' | 'none';
 
 export interface Row {
   readonly workload: string;
@@ -98,10 +99,11 @@ export function rows(r: SystemResults, e: SystemResults | null): Row[] {
   for (const clients of [...new Set([...r.leases, ...(e?.leases ?? [])].map((l) => l.clients))].sort((x, y) => x - y)) {
     add(`lease grants ${clients} client${clients === 1 ? '' : 's'}`, 'grants/s', '/s', 'higher', (s) => s.leases.find((x) => x.clients === clients)?.grantsPerS);
   }
-  for (const k of uniqueBy([...r.keepalive, ...(e?.keepalive ?? [])], (x) => `${x.leases}:${x.via}`)) {
-    const pick = (s: SystemResults) => s.keepalive.find((x) => x.leases === k.leases && x.via === k.via);
-    const w = `keepalive ${k.leases.toLocaleString('en-US')} leases via ${k.via}`;
-    add(w, 'renewals/s', '/s', 'higher', (s) => pick(s)?.renewalsPerS);
+  const kaKey = (x: KeepAliveResult): string => `${x.leases}:${x.via}:${x.pacedPerS ?? 'max'}`;
+  for (const k of uniqueBy([...r.keepalive, ...(e?.keepalive ?? [])], kaKey)) {
+    const pick = (s: SystemResults) => s.keepalive.find((x) => kaKey(x) === kaKey(k));
+    const w = `keepalive ${k.leases.toLocaleString('en-US')} leases ${k.pacedPerS === null ? '' : `paced at ${k.pacedPerS.toLocaleString('en-US')}/s `}via ${k.via}`;
+    add(w, 'renewals/s', '/s', k.pacedPerS === null ? 'higher' : 'none', (s) => pick(s)?.renewalsPerS);
     add(w, 'leader CPU', 'cores', 'lower', (s) => pick(s)?.leaderCores);
   }
   add('failover (same election timeout)', 'next success, median', 'ms', 'lower', (s) => s.failover?.recoveryMedianMs);

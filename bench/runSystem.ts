@@ -31,6 +31,8 @@ export type Say = (line: string) => void;
 const FAILOVER_ATTEMPT_MS = 300;
 const FAILOVER_MAX_RECOVERY_MS = 20_000;
 const FOOTPRINT_CONCURRENCY = 64;
+/** KEEPALIVE_PACE_S: in the paced run each lease is renewed once per this many seconds (a 10 s TTL renewed at a third). */
+const KEEPALIVE_PACE_S = 10 / 3;
 
 export async function runSystem(launch: Launcher, o: BenchOptions, say: Say): Promise<SystemResults> {
   const res = emptyResults(launch.system);
@@ -111,6 +113,13 @@ export async function runSystem(launch: Launcher, o: BenchOptions, say: Say): Pr
               say(`  ${fmt(r.renewalsPerS)} renewals/s, leader CPU ${fmt(r.leaderCores, 2)} cores, lost ${r.lost}${r.error !== null ? `, stream error: ${r.error}` : ''}`);
             });
           }
+          if (count !== Math.max(...z.keepAliveLeases)) continue;
+          const pacedPerS = Math.round(count / KEEPALIVE_PACE_S);
+          await step('keepalive', `keepalives, ${count} leases paced at ${pacedPerS}/s via the leader`, async () => {
+            const r = await keepAlives(cluster, client, ids, { leases: count, via: 'leader', durationMs: z.keepAliveMs, window: z.keepAliveWindow, pacedPerS });
+            res.keepalive.push(r);
+            say(`  ${fmt(r.renewalsPerS)} renewals/s, leader CPU ${fmt(r.leaderCores, 2)} cores, lost ${r.lost}${r.error !== null ? `, stream error: ${r.error}` : ''}`);
+          });
         }
       }
       const termAfter = await cluster.term();

@@ -21,7 +21,7 @@ export function formatRatio(a: number | null, b: number | null): string {
 
 /** verdict: '+' when raftlock's figure is the better one, '-' when worse, '' when equal or unknown. */
 export function verdict(row: Row): string {
-  if (row.raftlock === null || row.etcd === null || row.raftlock === row.etcd) return '';
+  if (row.better === 'none' || row.raftlock === null || row.etcd === null || row.raftlock === row.etcd) return '';
   const raftlockHigher = row.raftlock > row.etcd;
   return raftlockHigher === (row.better === 'higher') ? '+' : '-';
 }

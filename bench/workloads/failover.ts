@@ -1,6 +1,8 @@
 import { median } from '../stats.js';
 import { sleep } from '../processes.js';
-import type { Cluster, LockClient } from '../system.js';
+import * as grpc from '@grpc/grpc-js';
+import { codeOf } from '../grpcCall.js';
+import type { Cluster, Held, LockClient } from '../system.js';
 import { withRetry } from './loop.js';
 
 /**
@@ -43,6 +45,34 @@ const SETTLE_MS = 1_500;
 /** BACKOFF_MS: pause after a failed call before trying the next member. */
 const BACKOFF_MS = 10;
 
+/** RELEASE_DEADLINE_MS bounds the retries of one release. */
+const RELEASE_DEADLINE_MS = 20_000;
+
+/**
+ * releaseSurely releases a held lock, retrying at the next member after each
+ * failure, and returns the member that answered. A refusal that says the
+ * lock is no longer held (FAILED_PRECONDITION: stale token or not the holder;
+ * NOT_FOUND: no such lease) means an earlier attempt that timed out on our
+ * side did commit: the pair is complete. (etcd's Unlock is idempotent.)
+ */
+export async function releaseSurely(size: number, first: number, client: LockClient, held: Held, attemptMs: number, onFailure: () => void): Promise<number> {
+  let member = first;
+  const deadline = performance.now() + RELEASE_DEADLINE_MS;
+  for (;;) {
+    try {
+      await client.release(member, held, attemptMs);
+      return member;
+    } catch (err) {
+      const code = codeOf(err);
+      if (code === grpc.status.FAILED_PRECONDITION || code === grpc.status.NOT_FOUND) return member;
+      onFailure();
+      if (performance.now() >= deadline) throw err;
+      member = (member + 1) % size;
+      await sleep(BACKOFF_MS);
+    }
+  }
+}
+
 export async function failover(cluster: Cluster, client: LockClient, p: FailoverParams, say: (line: string) => void): Promise<FailoverResult> {
   const rounds: FailoverRound[] = [];
   for (let r = 0; r < p.rounds; r++) {
@@ -59,7 +89,7 @@ export async function failover(cluster: Cluster, client: LockClient, p: Failover
         const t0 = performance.now();
         try {
           const held = await client.acquire(member, `fo-${r}-${seq++}`, lease, p.attemptMs);
-          await withRetry(cluster.size, member, 20, (m) => client.release(m, held, p.attemptMs));
+          member = await releaseSurely(cluster.size, member, client, held, p.attemptMs, () => failed++);
           starts.push(t0);
           ends.push(performance.now());
         } catch {

@@ -1,7 +1,7 @@
 import { rssBytes } from '../procStats.js';
 import { pollUntil } from '../processes.js';
 import type { Cluster, LockClient } from '../system.js';
-import { inBatches } from './loop.js';
+import { inBatches, withRetry } from './loop.js';
 
 /**
  * footprint: `count` leases each holding one lock (granted and acquired by
@@ -30,13 +30,15 @@ export interface FootprintResult {
 const LEASE_TTL_MS = 3_600_000;
 const CALL_DEADLINE_MS = 30_000;
 const RESTART_TIMEOUT_MS = 120_000;
+/** CALL_ATTEMPTS: a call that fails (a member still connecting, say) is retried at the next member, this many times in all. */
+const CALL_ATTEMPTS = 5;
 
 export async function footprint(cluster: Cluster, client: LockClient, p: FootprintParams, progress: (done: number) => void): Promise<FootprintResult> {
   const t0 = performance.now();
   const loaded = await inBatches(p.count, p.concurrency, async (i) => {
     const m = i % cluster.size;
-    const lease = await client.grant(m, LEASE_TTL_MS, CALL_DEADLINE_MS);
-    await client.acquire(m, `fp-${i}`, lease, CALL_DEADLINE_MS);
+    const lease = await withRetry(cluster.size, m, CALL_ATTEMPTS, (at) => client.grant(at, LEASE_TTL_MS, CALL_DEADLINE_MS));
+    await withRetry(cluster.size, m, CALL_ATTEMPTS, (at) => client.acquire(at, `fp-${i}`, lease, CALL_DEADLINE_MS));
   }, { onProgress: progress, deadlineAt: t0 + p.maxLoadMs });
   const loadMs = performance.now() - t0;
   await cluster.leader();

@@ -10,20 +10,28 @@ import { sleep } from '../processes.js';
  * renewals in flight, each reply releasing the next lease in round-robin
  * order. The leader's CPU (and the entry member's, through a follower) is
  * sampled from /proc over the measured span.
+ *
+ * With `pacedPerS` the stream is not saturated: renewals are sent at that
+ * steady rate (round-robin over the leases, in 10 ms slices, with at most one
+ * lease count outstanding) — the load of clients that renew each lease every
+ * third of its TTL — to see what keeping the leases alive costs the leader.
  */
 
 export interface KeepAliveParams {
   readonly leases: number;
   readonly via: 'leader' | 'follower';
   readonly durationMs: number;
-  /** window: renewals in flight on the stream. */
+  /** window: renewals in flight on the stream (saturating mode). */
   readonly window: number;
+  /** pacedPerS: send at this steady rate instead of saturating the stream. */
+  readonly pacedPerS?: number;
 }
 
 export interface KeepAliveResult {
   readonly leases: number;
   readonly via: 'leader' | 'follower';
   readonly window: number;
+  readonly pacedPerS: number | null;
   readonly renewals: number;
   readonly elapsedMs: number;
   readonly renewalsPerS: number | null;
@@ -40,6 +48,8 @@ const CALL_DEADLINE_MS = 10_000;
 const GRANT_CONCURRENCY = 64;
 /** WARMUP_MS: renewals before the measured span starts. */
 const WARMUP_MS = 500;
+/** PACE_SLICE_MS: the paced sender's period. */
+const PACE_SLICE_MS = 10;
 
 /** grantLeases grants `count` leases at the leader, GRANT_CONCURRENCY at a time. */
 export async function grantLeases(cluster: Cluster, client: LockClient, count: number, onProgress?: (done: number) => void): Promise<string[]> {
@@ -65,15 +75,30 @@ export async function keepAlives(cluster: Cluster, client: LockClient, leaseIds:
     stream.send(leaseIds[next] as string);
     next = (next + 1) % leaseIds.length;
   };
+  const paced = p.pacedPerS !== undefined;
+  let sent = 0;
   stream.onReply((_id, ttlMs) => {
     replies++;
     if (ttlMs === 0) lost++;
-    sendNext();
+    if (!paced) sendNext();
   });
   stream.onError((e) => {
     if (!stopped) error = e.message;
   });
-  for (let k = 0; k < Math.min(p.window, leaseIds.length); k++) sendNext();
+  let pacer: NodeJS.Timeout | null = null;
+  if (paced) {
+    const perS = p.pacedPerS as number;
+    const t0 = performance.now();
+    pacer = setInterval(() => {
+      const due = Math.floor(((performance.now() - t0) * perS) / 1000);
+      while (sent < due && sent - replies < leaseIds.length) {
+        sendNext();
+        sent++;
+      }
+    }, PACE_SLICE_MS);
+  } else {
+    for (let k = 0; k < Math.min(p.window, leaseIds.length); k++) sendNext();
+  }
   await sleep(WARMUP_MS);
   const leaderPid = cluster.pid(leader);
   const entryPid = entry === leader ? null : cluster.pid(entry);
@@ -90,11 +115,13 @@ export async function keepAlives(cluster: Cluster, client: LockClient, leaseIds:
   const leaderCores = leaderCpu?.stop() ?? null;
   const entryCores = entryCpu?.stop() ?? null;
   stopped = true;
+  if (pacer !== null) clearInterval(pacer);
   stream.close();
   return {
     leases: leaseIds.length,
     via: p.via,
     window: p.window,
+    pacedPerS: p.pacedPerS ?? null,
     renewals,
     elapsedMs,
     renewalsPerS: error === null || renewals > 0 ? ratePerS(renewals, elapsedMs) : null,

@@ -38,6 +38,7 @@ describe('table', () => {
     expect(verdict({ ...base, better: 'lower' })).toBe('-');
     expect(verdict({ ...base, etcd: null })).toBe('');
     expect(verdict({ ...base, etcd: 10 })).toBe('');
+    expect(verdict({ ...base, better: 'none' })).toBe('');
   });
 
   it('lines both systems up per workload and renders aligned columns with the ratio', () => {
