@@ -114,6 +114,8 @@ export function rows(r: SystemResults, e: SystemResults | null): Row[] {
   add("failover (raftlock's defaults)", 'longest gap', 'ms', 'lower', (s) => s.failoverDefaults?.longestGapMs);
   const fw = `footprint ${(r.footprint?.requested ?? e?.footprint?.requested ?? 0).toLocaleString('en-US')} leases+locks`;
   add(fw, 'loaded', '', 'higher', (s) => s.footprint?.loaded);
+  add(fw, 'pairs failed after retries', '', 'lower', (s) => s.footprint?.failed);
+  add(fw, 'elections while loading', '', 'lower', (s) => s.footprint?.electionsDuringLoad);
   add(fw, 'max RSS per node', 'MB', 'lower', (s) => (s.footprint?.maxRssBytes ?? null) === null ? null : (s.footprint?.maxRssBytes as number) / MB);
   add(fw, 'restart to linearizable read', 'ms', 'lower', (s) => s.footprint?.restartMs);
   add('whole run', 'elections outside failover', '', 'lower', (s) => s.elections);

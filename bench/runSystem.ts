@@ -56,7 +56,7 @@ export async function runSystem(launch: Launcher, o: BenchOptions, say: Say): Pr
         if (done % 10_000 === 0) say(`  ${done.toLocaleString('en-US')} loaded`);
       });
       res.footprint = r;
-      say(`  loaded ${r.loaded} in ${fmt(r.loadMs / 1000, 1)} s, RSS ${r.rssBytes.map((b) => (b === null ? '?' : `${(b / 1048576).toFixed(0)} MB`)).join(' / ')}, restart ${fmt(r.restartMs)} ms`);
+      say(`  loaded ${r.loaded} (${r.failed} failed, ${r.electionsDuringLoad ?? '?'} election(s)) in ${fmt(r.loadMs / 1000, 1)} s, RSS ${r.rssBytes.map((b) => (b === null ? '?' : `${(b / 1048576).toFixed(0)} MB`)).join(' / ')}, restart ${fmt(r.restartMs)} ms`);
     });
   };
   const steady = want('uncontended') || want('contended') || want('leases') || want('keepalive');

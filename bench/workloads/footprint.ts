@@ -7,7 +7,10 @@ import { inBatches, withRetry } from './loop.js';
  * footprint: `count` leases each holding one lock (granted and acquired by
  * `concurrency` workers spread over the members), then every member's RSS;
  * then SIGKILL all members, start them all, and time until a linearizable
- * read succeeds (and the RSS again, after the restart).
+ * read succeeds (and the RSS again, after the restart). A pair that still
+ * fails after its retries (an election under way, say) is counted and the
+ * load goes on; the leader terms before and after tell whether elections
+ * happened while loading.
  */
 
 export interface FootprintParams {
@@ -20,6 +23,10 @@ export interface FootprintParams {
 export interface FootprintResult {
   readonly requested: number;
   readonly loaded: number;
+  /** failed: pairs given up after their retries. */
+  readonly failed: number;
+  /** electionsDuringLoad: leader term increase over the load (no member was killed then). */
+  readonly electionsDuringLoad: number | null;
   readonly loadMs: number;
   readonly rssBytes: (number | null)[];
   readonly maxRssBytes: number | null;
@@ -31,16 +38,30 @@ const LEASE_TTL_MS = 3_600_000;
 const CALL_DEADLINE_MS = 30_000;
 const RESTART_TIMEOUT_MS = 120_000;
 /** CALL_ATTEMPTS: a call that fails (a member still connecting, say) is retried at the next member, this many times in all. */
-const CALL_ATTEMPTS = 5;
+const CALL_ATTEMPTS = 10;
+/** MAX_FAILED: pairs given up before the whole load is abandoned. */
+const MAX_FAILED = 1_000;
 
 export async function footprint(cluster: Cluster, client: LockClient, p: FootprintParams, progress: (done: number) => void): Promise<FootprintResult> {
+  const termBefore = await cluster.term();
   const t0 = performance.now();
-  const loaded = await inBatches(p.count, p.concurrency, async (i) => {
+  let failed = 0;
+  let lastError: unknown = null;
+  let loaded = 0;
+  await inBatches(p.count, p.concurrency, async (i) => {
+    if (failed >= MAX_FAILED) throw new Error(`${failed} lease + lock pairs failed after retries; the last: ${String((lastError as Error)?.message ?? lastError)}`);
     const m = i % cluster.size;
-    const lease = await withRetry(cluster.size, m, CALL_ATTEMPTS, (at) => client.grant(at, LEASE_TTL_MS, CALL_DEADLINE_MS));
-    await withRetry(cluster.size, m, CALL_ATTEMPTS, (at) => client.acquire(at, `fp-${i}`, lease, CALL_DEADLINE_MS));
+    try {
+      const lease = await withRetry(cluster.size, m, CALL_ATTEMPTS, (at) => client.grant(at, LEASE_TTL_MS, CALL_DEADLINE_MS));
+      await withRetry(cluster.size, m, CALL_ATTEMPTS, (at) => client.acquire(at, `fp-${i}`, lease, CALL_DEADLINE_MS));
+      loaded++;
+    } catch (err) {
+      failed++;
+      lastError = err;
+    }
   }, { onProgress: progress, deadlineAt: t0 + p.maxLoadMs });
   const loadMs = performance.now() - t0;
+  const termAfter = await cluster.term();
   await cluster.leader();
   const rss = Array.from({ length: cluster.size }, (_, m) => {
     const pid = cluster.pid(m);
@@ -68,6 +89,8 @@ export async function footprint(cluster: Cluster, client: LockClient, p: Footpri
   return {
     requested: p.count,
     loaded,
+    failed,
+    electionsDuringLoad: termBefore === null || termAfter === null ? null : termAfter - termBefore,
     loadMs,
     rssBytes: rss,
     maxRssBytes: known.length > 0 ? Math.max(...known) : null,

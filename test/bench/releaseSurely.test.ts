@@ -57,7 +57,7 @@ describe('releaseSurely', () => {
     }
   });
 
-  it('does not swallow other refusals forever: INVALID_ARGUMENT is retried like any failure until the deadline', async () => {
+  it('retries any other failure (INVALID_ARGUMENT included) at the next member until its deadline', async () => {
     const f = fakeClient([grpc.status.INVALID_ARGUMENT, 'ok']);
     expect(await releaseSurely(3, 0, f.client, held, 300, () => undefined)).toBe(1);
   });
