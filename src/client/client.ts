@@ -33,7 +33,7 @@ export interface ConnectOptions {
   readonly requestTimeoutMs?: number;
   /** attemptTimeoutMs: how long one attempt may take before the next endpoint is tried (default 2000). */
   readonly attemptTimeoutMs?: number;
-  /** backoff between failed attempts: jittered, exponential (default 25 ms doubling up to 1000 ms). */
+  /** backoff between failed attempts: jittered, exponential (default 25 ms doubling up to 250 ms: followers park calls during an election, so longer sleeps only add to a failover). */
   readonly backoff?: Partial<BackoffPolicy>;
   /** defaultLeaseTtlMs: TTL of the private lease acquire() grants when not given one (default 10000). */
   readonly defaultLeaseTtlMs?: number;

@@ -44,7 +44,7 @@ export interface BackoffPolicy {
   readonly multiplier: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffPolicy = Object.freeze({ initialMs: 25, maxMs: 1_000, multiplier: 2 });
+export const DEFAULT_BACKOFF: BackoffPolicy = Object.freeze({ initialMs: 25, maxMs: 250, multiplier: 2 });
 
 /** LEADER_SEARCH_INTERVAL_MS spaces background searches for the leader while none is known. */
 const LEADER_SEARCH_INTERVAL_MS = 200;

@@ -100,6 +100,7 @@ function methodDefinition<Req, Res>(method: UnaryMethod | 'Lease/KeepAlive'): gr
 export function newChannel(address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()): grpc.Client {
   return new grpc.Client(address, credentials, {
     'grpc.enable_retries': 0,
+    'grpc.enable_channelz': 0,
     'grpc.initial_reconnect_backoff_ms': 100,
     'grpc.max_reconnect_backoff_ms': 1_000,
     'grpc.max_receive_message_length': 64 * 1024 * 1024,

@@ -14,6 +14,12 @@ export interface NodeApi {
   /** leader returns the current leader's id and client address, if one is known. */
   leader(): { readonly id: string; readonly clientAddress: string } | null;
   isLeader(): boolean;
+  /**
+   * awaitLeader resolves once a leader other than `notId` is known (at once if
+   * one is), or after maxWaitMs, whichever is first; it never rejects. A
+   * follower parks a call here during an election instead of refusing it.
+   */
+  awaitLeader(notId: string | null, maxWaitMs: number): Promise<void>;
 
   /**
    * propose replicates a command and resolves with its ApplyResult once this

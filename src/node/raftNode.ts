@@ -66,6 +66,13 @@ interface Waiter {
 /** Bounds on what one node keeps in memory for clients. */
 const MAX_PENDING_PROPOSALS = 100_000;
 const MAX_EXPIRIES_PER_TICK = 1_000;
+/** Calls parked while no leader is known; beyond this they are answered at once (UNAVAILABLE). */
+const MAX_LEADER_WAITERS = 10_000;
+
+interface LeaderWaiter {
+  readonly notId: string | null;
+  readonly done: () => void;
+}
 
 /**
  * RaftNode is the shell around the pure core: one loop that ticks, steps
@@ -103,6 +110,7 @@ export class RaftNode implements NodeApi {
   /** Reads confirmed by a quorum round, waiting for their index to be applied (indexes non-decreasing). */
   private readonly confirmedReads: Array<{ index: number; run: () => void }> = [];
   private readonly waiters = new Map<string, Waiter>();
+  private readonly leaderWaiters = new Set<LeaderWaiter>();
   private nextCtx = 1;
 
   constructor(opts: RaftNodeOptions) {
@@ -172,6 +180,23 @@ export class RaftNode implements NodeApi {
 
   isLeader(): boolean {
     return this.raft?.currentRole === 'leader';
+  }
+
+  awaitLeader(notId: string | null, maxWaitMs: number): Promise<void> {
+    const known = this.raft?.currentLeader ?? null;
+    if (this.stopped || (known !== null && known !== notId) || this.leaderWaiters.size >= MAX_LEADER_WAITERS) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => waiter.done(), Math.max(0, maxWaitMs));
+      const waiter: LeaderWaiter = {
+        notId,
+        done: () => {
+          clearTimeout(timer);
+          this.leaderWaiters.delete(waiter);
+          resolve();
+        },
+      };
+      this.leaderWaiters.add(waiter);
+    });
   }
 
   propose(command: Command): Promise<ApplyResult> {
@@ -265,6 +290,11 @@ export class RaftNode implements NodeApi {
     });
   }
 
+  /** wakeLeaderWaiters releases the calls parked for a leader other than the one they could not reach. */
+  private wakeLeaderWaiters(leader: string): void {
+    for (const w of this.leaderWaiters) if (w.notId !== leader) w.done();
+  }
+
   /** logContext is merged into every log line: the term and role at the moment of logging. */
   logContext(): { term: number; role: string } | Record<string, never> {
     return this.raft === null ? {} : { term: this.raft.currentTerm, role: this.raft.currentRole };
@@ -328,19 +358,39 @@ export class RaftNode implements NodeApi {
     }
   }
 
+  /**
+   * handleReady runs one Ready. A leader's appends leave before its own fsync
+   * (the core counts the leader only once this Ready is advanced); everything
+   * else leaves after it. Committed entries already durable here (from earlier
+   * Readies) are applied, and their clients answered, before this Ready's fsync
+   * rather than after it; the rest (a follower's entries committed in the same
+   * append) only once persisted. Group commit: one sync per Ready.
+   */
   private async handleReady(raft: Raft, rd: Ready): Promise<void> {
+    const sendFirst = raft.messagesMayPrecedePersist();
+    if (sendFirst && rd.messages.length > 0) this.peers.send(rd.messages);
+    let applied = 0;
+    if (rd.snapshot === null) {
+      const firstNew = rd.entries[0]?.index ?? Infinity;
+      while (applied < rd.committedEntries.length && (rd.committedEntries[applied] as Entry).index < firstNew) {
+        this.applyEntry(rd.committedEntries[applied] as Entry);
+        applied++;
+      }
+    }
     if (rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null) {
-      // Durable before anything that depends on it leaves this node (group commit: one sync per Ready).
       await this.storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
     }
-    if (rd.messages.length > 0) this.peers.send(rd.messages);
+    if (!sendFirst && rd.messages.length > 0) this.peers.send(rd.messages);
     if (rd.snapshot !== null) {
       this.restoreStateMachine(rd.snapshot.data);
       this.lastSnapshotIndex = rd.snapshot.meta.index;
       this.log.warn({ index: rd.snapshot.meta.index }, 'installed a snapshot from the leader: this node was too far behind to catch up from the log');
     }
-    for (const entry of rd.committedEntries) this.applyEntry(entry);
-    if (rd.softState !== null) this.onSoftState(rd.softState.role === 'leader', rd.softState.term);
+    for (; applied < rd.committedEntries.length; applied++) this.applyEntry(rd.committedEntries[applied] as Entry);
+    if (rd.softState !== null) {
+      this.onSoftState(rd.softState.role === 'leader', rd.softState.term);
+      if (rd.softState.leader !== null) this.wakeLeaderWaiters(rd.softState.leader);
+    }
     this.maybeActivateClock(rd.committedEntries);
     for (const rs of rd.readStates) this.onReadConfirmed(rs.ctx, rs.index);
     for (const ctx of rd.droppedReads) this.failRead(ctx, this.notLeader());
@@ -484,6 +534,7 @@ export class RaftNode implements NodeApi {
   }
 
   private failAll(err: Error): void {
+    for (const w of this.leaderWaiters) w.done();
     for (const p of this.proposals.values()) p.reject(err);
     this.proposals.clear();
     for (const p of this.pendingReads.values()) p.reject(err);

@@ -49,6 +49,8 @@ export async function startNode(config: ClusterConfig, id: string, onFatal: (err
   node = new RaftNode({ config, self, storage, peers: transport, logger: logger.child({ component: 'raft' }), onFatal });
   await node.start();
   await transport.listen(self.peerAddress);
+  // A parked call waits out the longest election timeout plus a few ticks for the vote and the new leader's first commit.
+  const leaderWaitMs = (2 * config.timing.electionTicks + 4) * config.timing.tickMs;
   const server = createApiServer({
     node,
     limits: config.limits,
@@ -56,6 +58,7 @@ export async function startNode(config: ClusterConfig, id: string, onFatal: (err
     logger: logger.child({ component: 'api' }),
     credentials: tls.clientServer,
     clientCredentials: tls.forwardChannel,
+    leaderWaitMs,
   });
   await server.listen(self.clientAddress);
   const security = { clientTls: self.tls?.client != null, peerTls: self.tls?.peer != null };

@@ -170,6 +170,11 @@ export class RaftLog {
     return this.entries.slice(Math.max(0, lo - this.offset - 1));
   }
 
+  /** stableIndex is the last index the caller has acknowledged as durable (advance); entries after it are not. */
+  stableIndex(): number {
+    return Math.min(this.unstableFrom - 1, this.lastIndex());
+  }
+
   hasUnstable(): boolean {
     return this.unstableFrom <= this.lastIndex();
   }

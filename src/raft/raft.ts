@@ -118,6 +118,8 @@ export class Raft {
   private prevSoft: SoftState;
   private prevHard: HardState;
   private outstanding: Ready | null = null;
+  /** outstandingSendsEarly: see messagesMayPrecedePersist. */
+  private outstandingSendsEarly = false;
 
   constructor(config: RaftConfig, rng: Rng, restored: RestoredState) {
     validateRaftConfig(config);
@@ -275,6 +277,8 @@ export class Raft {
       readStates: this.readStates,
       droppedReads: this.droppedReads,
     };
+    // prevHard is durable here: every earlier Ready was advanced, so persisted.
+    this.outstandingSendsEarly = this.role === 'leader' && hard.term === this.prevHard.term && hard.vote === this.prevHard.vote;
     this.prevSoft = soft;
     this.prevHard = hard;
     this.msgs = [];
@@ -284,12 +288,30 @@ export class Raft {
     return rd;
   }
 
+  /**
+   * messagesMayPrecedePersist tells whether the outstanding Ready's messages may
+   * be sent before its hard state and entries are durable: true for a leader
+   * whose term and vote are already on disk. Its appends then go out in
+   * parallel with its own fsync; that is safe because the leader counts itself
+   * toward a quorum only for entries it has persisted (advance). Anything else
+   * (votes, a follower's acknowledgements, a new term) must wait for the fsync.
+   */
+  messagesMayPrecedePersist(): boolean {
+    return this.outstanding !== null && this.outstandingSendsEarly;
+  }
+
   /** advance acknowledges that `rd` was persisted, sent and applied. */
   advance(rd: Ready): void {
     assert(this.outstanding === rd, 'advance: not the outstanding Ready');
     this.outstanding = null;
     if (rd.snapshot !== null) this.log.snapshotStable(rd.snapshot);
     this.log.stableTo(rd.entries);
+    // The leader counts itself toward a quorum only for entries it has persisted, so the
+    // shell may send appends before (in parallel with) its own fsync: an entry is never
+    // committed unless a quorum, the leader included only once durable, holds it.
+    if (this.role === 'leader' && this.progress(this.id).maybeUpdate(this.log.stableIndex()) && this.maybeCommit()) {
+      this.appendPending = true;
+    }
     const lastApplied = rd.committedEntries[rd.committedEntries.length - 1];
     if (lastApplied !== undefined) this.log.appliedTo(lastApplied.index);
   }
@@ -383,7 +405,8 @@ export class Raft {
     for (const id of this.voters) {
       const pr = new Progress(next, this.cfg.maxInflightMsgs);
       if (id === this.id) {
-        pr.match = this.log.lastIndex();
+        // The leader counts only what its own storage holds (see advance).
+        pr.match = this.log.stableIndex();
         pr.becomeReplicate();
         pr.recentActive = true;
       }
@@ -786,7 +809,6 @@ export class Raft {
   private appendEntry(type: Entry['type'], data: Uint8Array): Entry {
     const entry: Entry = { term: this.term, index: this.log.lastIndex() + 1, type, data };
     this.log.append(entry);
-    this.progress(this.id).maybeUpdate(entry.index);
     this.appendPending = true;
     return entry;
   }

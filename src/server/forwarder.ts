@@ -50,7 +50,8 @@ export class Forwarder {
         forwardedMetadata(),
         { parent: call, propagate_flags: grpc.propagate.DEADLINE | grpc.propagate.CANCELLATION, deadline: Date.now() + this.options.timeoutMs + extraMs },
         (err, response) => {
-          if (err !== null) reject(relayError(err, leader));
+          if (err !== null && neverSent(err)) reject(new LeaderUnreachableError(relayError(err, leader), leader));
+          else if (err !== null) reject(relayError(err, leader));
           else if (response === undefined) reject(new ApiError(grpc.status.INTERNAL, `the leader ${leader.id} sent no ${method} response`));
           else resolve(response);
         },
@@ -117,11 +118,32 @@ export class Forwarder {
       this.options.logger.debug({ leader: leader.id, address: leader.clientAddress }, 'opening a forwarding channel to the leader');
       client = new grpc.Client(leader.clientAddress, this.options.credentials, {
         'grpc.max_receive_message_length': this.options.maxMessageBytes,
+        'grpc.enable_channelz': 0,
+        // grpc-js would otherwise wait 1 s, growing to 2 min, before reconnecting to a restarted node.
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': 1_000,
       });
       this.clients.set(leader.clientAddress, client);
     }
     return client;
   }
+}
+
+/**
+ * LeaderUnreachableError: a forwarded call that never reached the leader (no
+ * connection could be established), so it certainly did not take effect there
+ * and may be sent to another leader. `status` is what the caller gets if not.
+ */
+export class LeaderUnreachableError extends Error {
+  override readonly name = 'LeaderUnreachableError';
+  constructor(readonly status: ApiError, readonly leader: LeaderHint) {
+    super(status.message);
+  }
+}
+
+/** neverSent: grpc-js failed the call before any connection to the leader existed (the request was not sent). */
+function neverSent(err: grpc.ServiceError): boolean {
+  return err.code === grpc.status.UNAVAILABLE && err.details.startsWith('No connection established');
 }
 
 function forwardedMetadata(): grpc.Metadata {

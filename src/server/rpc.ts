@@ -5,7 +5,7 @@ import type { NodeSpec } from '../node/clusterConfig.js';
 import { NodeStoppedError, type NodeApi } from '../node/nodeApi.js';
 import type { ApiError } from './apiError.js';
 import type { ApiServiceName } from './apiProto.js';
-import type { Forwarder } from './forwarder.js';
+import { LeaderUnreachableError, type Forwarder } from './forwarder.js';
 import { METADATA, statusForError, unavailable, type LeaderHint } from './statusMapping.js';
 
 /**
@@ -22,6 +22,8 @@ export interface ServerContext {
   readonly logger: Logger;
   readonly forwarder: Forwarder;
   readonly maxKeepAlivesInFlight: number;
+  /** leaderWaitMs: how long a follower parks a call for a (new) leader before refusing it. */
+  readonly leaderWaitMs: number;
 }
 
 /** ServerCall is any incoming call that can be routed or used as a forwarded call's parent. */
@@ -57,6 +59,29 @@ export function route(ctx: ServerContext, call: ServerCall): Route {
   return { kind: 'forward', leader };
 }
 
+/** PARK_MARGIN_MS: a parked call is answered at least this long before the caller's deadline. */
+const PARK_MARGIN_MS = 50;
+
+/**
+ * routeOrPark routes a call like route(), but a follower that knows no leader
+ * (an election is under way), or only `unreachableId`, first waits up to
+ * leaderWaitMs — never past the call's deadline — for a leader to be known,
+ * so the call goes to the new leader the moment it is elected instead of
+ * bouncing back to the client, which would retry after a backoff.
+ */
+export async function routeOrPark(ctx: ServerContext, call: ServerCall, unreachableId: string | null): Promise<Route> {
+  if (ctx.node.isLeader()) return { kind: 'local' };
+  const known = leaderHint(ctx);
+  if (!isForwarded(call) && (known === null || known.id === ctx.node.id || known.id === unreachableId)) {
+    const deadline = call.getDeadline();
+    const untilDeadlineMs = (deadline instanceof Date ? deadline.getTime() : deadline) - Date.now();
+    // Leave the caller time to hear the answer before its own deadline.
+    const waitMs = Math.min(ctx.leaderWaitMs, untilDeadlineMs - PARK_MARGIN_MS);
+    if (waitMs > 0) await ctx.node.awaitLeader(unreachableId, waitMs);
+  }
+  return route(ctx, call);
+}
+
 /** toStatus maps a failure and logs the ones that are server bugs. */
 export function toStatus(ctx: ServerContext, err: unknown, method: string): ApiError {
   const hint = leaderHint(ctx);
@@ -80,9 +105,18 @@ export function unary<Req, Res, V>(
 ): grpc.handleUnaryCall<Req, Res> {
   const run = async (call: grpc.ServerUnaryCall<Req, Res>): Promise<Res> => {
     const valid = validate(call.request);
-    const where = route(ctx, call);
+    let where = await routeOrPark(ctx, call, null);
     if (where.kind === 'local') return local(valid, call);
-    return ctx.forwarder.unary<Req, Res>(service, method, call.request, call, where.leader, forwardExtraMs(valid));
+    try {
+      return await ctx.forwarder.unary<Req, Res>(service, method, call.request, call, where.leader, forwardExtraMs(valid));
+    } catch (err) {
+      if (!(err instanceof LeaderUnreachableError)) throw err;
+      // The leader we knew is gone and the call never reached it: wait (bounded) for its successor, once.
+      where = await routeOrPark(ctx, call, err.leader.id);
+      if (where.kind === 'local') return local(valid, call);
+      if (where.leader.id === err.leader.id) throw err.status;
+      return ctx.forwarder.unary<Req, Res>(service, method, call.request, call, where.leader, forwardExtraMs(valid));
+    }
   };
   return servedBy(ctx, method, run);
 }

@@ -34,6 +34,12 @@ export interface ApiServerOptions {
   readonly stopGraceMs?: number;
   /** healthPollMs: how often health Watch streams see leader changes. */
   readonly healthPollMs?: number;
+  /**
+   * leaderWaitMs: how long a follower parks a call while no leader is known (an
+   * election) or the known one is unreachable, before answering UNAVAILABLE.
+   * startNode passes the longest election timeout plus a round trip.
+   */
+  readonly leaderWaitMs?: number;
 }
 
 export interface ApiServer {
@@ -48,6 +54,7 @@ export const API_SERVER_DEFAULTS = Object.freeze({
   maxKeepAlivesInFlight: 10_000,
   stopGraceMs: 2_000,
   healthPollMs: 250,
+  leaderWaitMs: 1_500,
 });
 
 /** MAX_SEND_MESSAGE_BYTES: List replies may carry up to maxLeases entries (about 20 bytes each). */
@@ -70,6 +77,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     logger,
     forwarder,
     maxKeepAlivesInFlight: options.maxKeepAlivesInFlight ?? API_SERVER_DEFAULTS.maxKeepAlivesInFlight,
+    leaderWaitMs: options.leaderWaitMs ?? API_SERVER_DEFAULTS.leaderWaitMs,
   };
   const server = new grpc.Server({
     'grpc.max_send_message_length': MAX_SEND_MESSAGE_BYTES,

@@ -169,6 +169,7 @@ export class PeerTransport {
       // A fresh channel per attempt, with our backoff: no shared subchannels, no channel-level retry buffering.
       'grpc.use_local_subchannel_pool': 1,
       'grpc.enable_retries': 0,
+      'grpc.enable_channelz': 0,
       'grpc.initial_reconnect_backoff_ms': o.reconnectBackoffMinMs,
       'grpc.max_reconnect_backoff_ms': o.reconnectBackoffMaxMs,
       ...o.channelOptions,

@@ -47,7 +47,9 @@ const READY_ROUNDS_MAX = 1_000;
  * clock, client bookkeeping: lockService.ts), whose port it is. Persistence is
  * asynchronous: a Ready is taken, an fsync is scheduled, and only when it
  * completes are its parts persisted, its messages sent, its entries applied and
- * the Ready advanced. Meanwhile the core keeps stepping messages and ticking.
+ * the Ready advanced — except, as in the node, a leader's messages (sent when
+ * the Ready is taken, in parallel with its fsync) and committed entries already
+ * durable from earlier Readies (applied when the Ready is taken). Meanwhile the core keeps stepping messages and ticking.
  *
  * The service sees the Ready's soft state when the Ready completes, so after
  * the core steps down it may act as leader for up to an fsync longer, as a
@@ -67,6 +69,10 @@ export class SimNode implements ServicePort {
   paused = false;
   readonly backlog: SimEvent[] = [];
   outstanding: Ready | null = null;
+  /** sentEarly: the outstanding Ready's messages were sent when it was taken (a leader's), not after its fsync. */
+  private sentEarly = false;
+  /** appliedEarly: how many of the outstanding Ready's committed entries were applied when it was taken. */
+  private appliedEarly = 0;
   /**
    * needsCheck says the node's observable state (role, term, vote, commit,
    * applied) may have changed since the checker last looked: set when a Ready
@@ -106,7 +112,7 @@ export class SimNode implements ServicePort {
     return this.raft;
   }
 
-  /** start builds a fresh core from durable state and a fresh service from the stored snapshot. */
+  /** start builds a fresh core from durable state and a fresh service from the stored snapshot; call maybeReady next. */
   start(): void {
     if (this.raft !== null) fail(`${this.id}: started while running`);
     const snap = this.storage.snapshot;
@@ -116,13 +122,16 @@ export class SimNode implements ServicePort {
     }
     this.raft = new Raft(this.config, this.rng.fork(), this.storage.restoredState());
     this.needsCheck = true;
-    this.maybeReady();
+    // The caller takes the first Ready (maybeReady) once the checker has seen the restored state:
+    // that Ready may apply durable committed entries at once.
   }
 
   crash(): void {
     if (this.raft === null) fail(`${this.id}: crashed while down`);
     this.raft = null;
     this.outstanding = null;
+    this.sentEarly = false;
+    this.appliedEarly = 0;
     this.pendingReads.length = 0;
     this.backlog.length = 0;
     this.paused = false;
@@ -211,6 +220,19 @@ export class SimNode implements ServicePort {
       if (raft === null || this.outstanding !== null || !raft.hasReady()) return;
       const rd = raft.ready();
       this.outstanding = rd;
+      this.sentEarly = raft.messagesMayPrecedePersist();
+      // A leader's messages go out at once, in parallel with its own fsync (the node does the same).
+      if (this.sentEarly) for (const m of rd.messages) this.host.send(this, m);
+      // Committed entries durable from earlier Readies are applied (clients answered) before this fsync.
+      this.appliedEarly = 0;
+      if (rd.snapshot === null) {
+        const firstNew = rd.entries[0]?.index ?? Infinity;
+        for (const e of rd.committedEntries) {
+          if (e.index >= firstNew) break;
+          this.applyEntry(e);
+          this.appliedEarly++;
+        }
+      }
       if (rd.softState !== null || rd.hardState !== null) this.needsCheck = true;
       const durable = rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null;
       if (durable || !this.policy.syncVolatileReadies) {
@@ -232,10 +254,12 @@ export class SimNode implements ServicePort {
     this.outstanding = null;
     this.storage.persist(rd);
     this.host.onPersisted(this, rd);
-    for (const m of rd.messages) this.host.send(this, m);
+    if (!this.sentEarly) for (const m of rd.messages) this.host.send(this, m);
+    this.sentEarly = false;
     if (rd.softState !== null) this.service.onSoftState(rd.softState);
     if (rd.snapshot !== null) this.restoreSnapshot(rd.snapshot);
-    for (const e of rd.committedEntries) this.applyEntry(e);
+    for (const e of rd.committedEntries.slice(this.appliedEarly)) this.applyEntry(e);
+    this.appliedEarly = 0;
     for (const rs of rd.readStates) {
       if (this.pendingReads.length >= PENDING_READS_MAX) fail(`${this.id}: more than ${PENDING_READS_MAX} reads waiting to be applied`);
       this.pendingReads.push(rs);

@@ -140,6 +140,7 @@ class Simulation implements NodeHost, ClientHost {
     for (const node of this.nodes) {
       node.start();
       this.checker.nodeStarted(node);
+      node.maybeReady();
       this.schedule(this.faultRng.nextFloat() * (p.tickMsByNode[node.idx] as number), EventKind.tick, node.idx, 0);
     }
     this.clients.start();
@@ -314,6 +315,7 @@ class Simulation implements NodeHost, ClientHost {
     this.note(node.idx, `RESTART from t${hs.term} vote=${hs.vote || '-'} commit=${hs.commit} snapshot=${node.storage.snapshotIndex} last=${node.storage.lastIndex()}`);
     node.start();
     this.checker.nodeStarted(node);
+    node.maybeReady();
   }
 
   /** onPause pauses a random node for a while. */

@@ -40,6 +40,7 @@ export class FakeNode implements NodeApi {
   private index = 0;
   private readonly waiters = new Map<string, { resolve: (token: number) => void; reject: (err: Error) => void }>();
   private round: Array<() => void> | null = null;
+  private readonly leaderWaiters = new Set<() => void>();
 
   constructor(
     readonly id: string,
@@ -54,12 +55,36 @@ export class FakeNode implements NodeApi {
   makeLeader(clientAddress: string): void {
     this.role = 'leader';
     this.leaderInfo = { id: this.id, clientAddress };
+    this.wakeLeaderWaiters();
   }
 
   /** makeFollower: this node follows `leader` (null: no leader known). */
   makeFollower(leader: { id: string; clientAddress: string } | null): void {
     this.role = 'follower';
     this.leaderInfo = leader;
+    this.wakeLeaderWaiters();
+  }
+
+  /** awaitLeader: like the real node, wakes when makeLeader/makeFollower names a leader other than notId, or after maxWaitMs. */
+  awaitLeader(notId: string | null, maxWaitMs: number): Promise<void> {
+    if (this.leaderInfo !== null && this.leaderInfo.id !== notId) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        if (this.leaderInfo === null || this.leaderInfo.id === notId) return;
+        clearTimeout(timer);
+        this.leaderWaiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.leaderWaiters.delete(wake);
+        resolve();
+      }, maxWaitMs);
+      this.leaderWaiters.add(wake);
+    });
+  }
+
+  private wakeLeaderWaiters(): void {
+    for (const wake of [...this.leaderWaiters]) wake();
   }
 
   leader(): { readonly id: string; readonly clientAddress: string } | null {

@@ -125,6 +125,38 @@ describe('no leader, a dead leader, no loops', () => {
     expect(meta(err.metadata, METADATA.leaderId)).toBe('n3');
   });
 
+  it('no known leader: the call is parked and forwarded to the leader the moment one is known', async () => {
+    const { leader, follower, lease } = await pair();
+    follower.node.makeFollower(null);
+    const pending = call(lease, 'Grant', { ttlMs: 5000, leaseId: 41 });
+    await sleep(100);
+    expect(leader.node.sm.getLease(41)).toBeNull();
+    follower.node.makeFollower({ id: 'n1', clientAddress: leader.address });
+    expect(await pending).toEqual({ leaseId: '41', ttlMs: '5000' });
+    expect(leader.node.sm.getLease(41)?.ttlMs).toBe(5000);
+  });
+
+  it('an unreachable leader: the call, never sent, waits for its successor and is forwarded there', async () => {
+    const { leader, follower, lock } = await pair();
+    leader.node.grantLeases([1]);
+    const dead = await closedPort();
+    follower.node.makeFollower({ id: 'n3', clientAddress: dead });
+    const pending = call(lock, 'Acquire', { name: 'p', leaseId: 1 });
+    await sleep(200);
+    follower.node.makeFollower({ id: 'n1', clientAddress: leader.address });
+    const { token } = await pending;
+    expect(leader.node.sm.getLock('p')?.holders[0]?.token).toBe(Number(token));
+  });
+
+  it('parking is bounded by leaderWaitMs: then UNAVAILABLE', async () => {
+    const follower = await serve(cleanup, new FakeNode('n2', LIMITS), { leaderWaitMs: 100 }, false);
+    follower.node.makeFollower(null);
+    const { lease } = clients(cleanup, follower.address);
+    const err = await failure(call(lease, 'Grant', { ttlMs: 5000 }));
+    expect(err.code).toBe(grpc.status.UNAVAILABLE);
+    expect(err.details).toMatch(/no leader is known yet/);
+  });
+
   it('a forwarded call reaching a non-leader is refused, never forwarded again', async () => {
     // n2 and n3 each believe the other leads: without the forwarded mark, calls would bounce forever.
     const a = await serve(cleanup, new FakeNode('n2', LIMITS), {}, false);
