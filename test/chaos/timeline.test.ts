@@ -72,7 +72,7 @@ describe('timeline page', () => {
     expect(svg).toMatch(/>t2 L</);
     expect(svg).toContain('id="lane-lock-x"');
     expect(svg).toMatch(/<title>c1 L1 #5 held \+120ms\.\.\+320ms \(op #1\)<\/title>/);
-    expect(svg).toMatch(/<title>c2 L2 #9 \(s\) held \+420ms\.\.\+1000ms \(op #4\)<\/title>/);
+    expect(svg).toMatch(/<title>c2 L2 #9 \(s\) held \+420ms\.\.\+1000ms \(op #3\)<\/title>/);
     expect(svg).toMatch(/class="write-refused"><title>c2 write token 9 refused/);
   });
 
