@@ -1,0 +1,51 @@
+import type { CheckResult, History } from '../history.js';
+import { at, describeOp } from './describe.js';
+
+/**
+ * Checker 5: liveness after the final heal. The cluster served a
+ * linearizable request again within `boundMs` of `healedMs`, and no client
+ * was left with an op pending at the end of the run that it invoked more
+ * than `boundMs` (plus the op's own wait) before the end. The bound is a
+ * parameter because what is "prompt" depends on the timing configuration; the
+ * default is generous (see DEFAULT below), so it catches a stuck cluster,
+ * not a slow one.
+ */
+
+export interface LivenessOptions {
+  readonly boundMs: number;
+}
+
+/** defaultLivenessBoundMs: twenty election timeouts, at least 10 s. */
+export function defaultLivenessBoundMs(history: History): number {
+  return Math.max(10_000, 20 * history.electionTimeoutMs);
+}
+
+export function checkLiveness(history: History, options: Partial<LivenessOptions> = {}): CheckResult {
+  const boundMs = options.boundMs ?? defaultLivenessBoundMs(history);
+  const violations: string[] = [];
+  const servedAgainMs = history.final?.servedAgainMs ?? null;
+  if (history.healedMs !== null) {
+    if (servedAgainMs === null) {
+      violations.push(`the cluster never served a linearizable request after the final heal at ${at(history, history.healedMs)}`);
+    } else if (servedAgainMs - history.healedMs > boundMs) {
+      violations.push(
+        `the cluster served again only at ${at(history, servedAgainMs)}, ${Math.round(servedAgainMs - history.healedMs)}ms after the final heal at ${at(history, history.healedMs)} (bound ${boundMs}ms)`,
+      );
+    }
+  }
+  let pending = 0;
+  for (const op of history.ops) {
+    if (op.completeMs !== null) continue;
+    pending++;
+    const dueMs = op.invokeMs + (op.waitMs ?? 0) + boundMs;
+    if (dueMs < history.endMs) {
+      violations.push(`${describeOp(history, op)} was still pending when the run ended at ${at(history, history.endMs)} (due by ${at(history, dueMs)})`);
+    }
+  }
+  return {
+    checker: 'liveness',
+    ok: violations.length === 0,
+    violations,
+    stats: { boundMs, pendingAtEnd: pending, recoveryMs: servedAgainMs === null || history.healedMs === null ? -1 : Math.round(servedAgainMs - history.healedMs) },
+  };
+}
