@@ -82,7 +82,8 @@ export async function runScenario(
     try {
       locks = await body(ctx);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n${keep(options, recorder.finish(), [], cluster)}`, { cause: err });
+      const partial = recorder.finish();
+      throw new Error(`${(err as Error).message}\n${keep(options, partial, checkAll(partial), cluster)}`, { cause: err });
     }
     const history = await cluster.finish(locks);
     const results = checkAll(history);
