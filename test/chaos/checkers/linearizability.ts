@@ -197,8 +197,21 @@ class LockSearch {
     return `lock ${JSON.stringify(lock)}: not linearizable; no order of effects explains ${what}; the furthest order reached (${this.bestDone} ops placed) left the lock at: ${describeModel(state)}`;
   }
 
+  /**
+   * key identifies a configuration for the memo. An op of unknown outcome
+   * whose lease is gone in this state can never take effect any more, so
+   * whether it did earlier leaves no trace beyond the model state: its status
+   * is folded to one value, which merges configurations that differ only
+   * there (the bulk of the states in histories with many timeouts and lapsed
+   * leases).
+   */
   private key(config: Config): string {
-    return `${config.status}#${modelKey(config.state)}`;
+    let status = '';
+    for (let i = 0; i < this.ops.length; i++) {
+      const op = this.ops[i]!;
+      status += !op.obligated && isDead(config.state, op.lease) ? 'x' : config.status[i];
+    }
+    return `${status}#${modelKey(config.state)}`;
   }
 
   private noteProgress(config: Config): void {
