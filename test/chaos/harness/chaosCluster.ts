@@ -116,7 +116,8 @@ export class ChaosCluster {
   /** Per workload client: its proxy to each node, by node id. */
   private readonly clientProxies = new Map<string, Map<string, FaultProxy>>();
   private readonly admin: Connection;
-  private readonly adminClients: RaftlockClient[] = [];
+  private admins: RaftlockClient | null = null;
+  private servedAgainMs: number | null = null;
   private observer: NodeJS.Timeout | null = null;
   private readonly lastSeen = new Map<string, string>();
   private destroyed = false;
@@ -412,13 +413,10 @@ export class ChaosCluster {
   // ================================================================ end of a run
 
   /**
-   * finish ends a run: heal every link and client path, resume paused nodes,
-   * start dead ones (history.healedMs is stamped here), then SIGKILL and
-   * restart every node from its data dir, wait for a leader, and read back
-   * the FinalState: every lease and the given locks, directly from the
-   * cluster, plus when it first served a linearizable read again. Returns the
-   * finished History. Stop your workload clients first (or right after the
-   * heal, see runChaos) so their pending ops can complete.
+   * heal ends every fault: every link and client path passes, paused nodes
+   * resume, dead ones start (history.healedMs is stamped once they answer
+   * Status); then it waits (bounded, 60 s) for the cluster to serve a
+   * linearizable read and keeps that time as FinalState.servedAgainMs.
    */
   async heal(): Promise<void> {
     this.healNetwork();
@@ -426,11 +424,18 @@ export class ChaosCluster {
     for (const id of this.ids) if (this.node(id).paused) this.resume(id);
     await this.restartAll();
     this.recorder.markHealed();
+    this.servedAgainMs = await this.probeServing(60_000);
   }
 
-  /** finish: see heal(); call heal() first when clients should settle before the restart. */
+  /**
+   * finish ends a run: heal() (unless already done: skipHeal), then SIGKILL
+   * and restart every node from its data dir, wait for them, and read back
+   * the FinalState (every lease, and the given locks) directly from the
+   * cluster. Returns the finished History. Stop the workload clients between
+   * heal() and finish() so their pending ops can complete (runChaos does).
+   */
   async finish(lockNames: readonly string[], o: { skipHeal?: boolean } = {}): Promise<ReturnType<Recorder['finish']>> {
-    if (o.skipHeal !== true) await this.heal();
+    if (o.skipHeal !== true || this.recorder.history.healedMs === null) await this.heal();
     await this.killAll();
     for (const id of this.ids) {
       this.recorder.nemesis('restart', `final restart of ${id}`, [id]);
@@ -444,25 +449,13 @@ export class ChaosCluster {
   }
 
   /**
-   * readFinalState: leases and locks as the cluster answers them now, with
-   * servedAgainMs = when the first linearizable Get succeeded (bounded: 60 s).
+   * readFinalState: leases and locks as the cluster answers them now
+   * (waiting, bounded, until it serves); servedAgainMs is the time heal()
+   * measured, or now if heal() was not called.
    */
   async readFinalState(lockNames: readonly string[]): Promise<FinalState> {
-    const client = await connect({ endpoints: this.ids.map((id) => this.node(id).clientAddress), discoverMembers: false, requestTimeoutMs: 5_000, connectTimeoutMs: 30_000 });
-    this.adminClients.push(client);
-    const deadline = now() + 60_000;
-    let servedAgainMs: number | null = null;
-    let lastErr = '';
-    while (servedAgainMs === null && now() < deadline) {
-      try {
-        await client.get(lockNames[0] ?? 'chaos-probe');
-        servedAgainMs = now();
-      } catch (err) {
-        lastErr = (err as Error).message;
-        await sleep(50);
-      }
-    }
-    if (servedAgainMs === null) throw new Error(`the cluster did not serve a linearizable read within 60 s of the final restart: ${lastErr}`);
+    const client = await this.adminClient();
+    const servedNowMs = await this.probeServing(60_000);
     const leases = (await client.leases()).map((l) => ({ leaseId: l.id, ttlMs: l.ttlMs }));
     const locks: Record<string, { holders: HolderView[]; waiters: string[] }> = {};
     for (const name of lockNames) {
@@ -472,8 +465,32 @@ export class ChaosCluster {
         waiters: s.waiters.map((w) => w.leaseId),
       };
     }
-    await client.close();
-    return { atMs: now(), leases, locks, servedAgainMs };
+    return { atMs: now(), leases, locks, servedAgainMs: this.servedAgainMs ?? servedNowMs };
+  }
+
+  /** probeServing: when (run clock) the cluster first answers a linearizable Get, polling every 50 ms; throws after timeoutMs. */
+  async probeServing(timeoutMs: number): Promise<number> {
+    const client = await this.adminClient();
+    const deadline = now() + timeoutMs;
+    let lastErr = '';
+    while (now() < deadline) {
+      try {
+        await client.get('chaos-probe');
+        return now();
+      } catch (err) {
+        lastErr = (err as Error).message;
+        await sleep(50);
+      }
+    }
+    throw new Error(`the cluster did not serve a linearizable read within ${timeoutMs} ms: ${lastErr}`);
+  }
+
+  /** adminClient: a library client straight to the nodes' real client ports (no fault point), for probes and read-back. */
+  private async adminClient(): Promise<RaftlockClient> {
+    if (this.admins === null) {
+      this.admins = await connect({ endpoints: this.ids.map((id) => this.node(id).clientAddress), discoverMembers: false, requestTimeoutMs: 2_000, attemptTimeoutMs: 500, connectTimeoutMs: 30_000 });
+    }
+    return this.admins;
   }
 
   // ================================================================ logs and cleanup
@@ -506,7 +523,7 @@ export class ChaosCluster {
       n.proc?.kill('SIGKILL');
     }
     await Promise.all(running.map((n) => Promise.race([n.exited, sleep(5_000)])));
-    await Promise.all(this.adminClients.map((c) => c.close().catch(() => undefined)));
+    await this.admins?.close().catch(() => undefined);
     this.admin.close();
     const proxies = [...this.raftProxies.values(), ...this.fwdProxies.values(), ...[...this.clientProxies.values()].flatMap((m) => [...m.values()])];
     await Promise.all(proxies.map((p) => p.close()));

@@ -46,11 +46,17 @@ export class RecordedLease {
 
 /**
  * NOT_APPLIED: library errors that mean the state machine refused (or the
- * request was invalid before proposing). DeadlineExceededError (a wait ran
- * out) is not among them: a grant can race the end of a forwarded wait, so it
- * is recorded `unknown`.
+ * request was invalid before proposing).
  */
 const NOT_APPLIED = new Set(['LockHeldError', 'LockConflictError', 'LeaseNotFoundError', 'LeaseIdConflictError', 'ResourceExhaustedError', 'InvalidArgumentError']);
+
+/**
+ * WITHDRAWN: a wait that ran out is a refusal only when the leader withdrew
+ * it through the log (its DEADLINE_EXCEEDED says so, src/server/lockService.ts).
+ * Any other DEADLINE_EXCEEDED (a forwarding hop's own deadline) races a
+ * possible grant, so it is recorded `unknown`.
+ */
+const WITHDRAWN = /the wait was withdrawn/;
 
 /**
  * RecordedClient is one workload client (one logical process): the real
@@ -188,13 +194,23 @@ export class RecordedClient {
 
   // ---------------------------------------------------------------- internals
 
+  /**
+   * watchLoss records the lease's loss. For an expiry, the client stopped
+   * believing at the library's deadline, not when its timer ran: reading the
+   * lease's signal or `lost` checks the clock (lease.ts), and holdAndWrite
+   * reads it before every write. So `atMs` is min(deadline, now) for
+   * 'expired', and `notifiedMs` says when the library's listeners actually
+   * ran (later when this process's event loop was late).
+   */
   private watchLoss(lease: Lease, invokedAt: number): void {
     const ttlMs = lease.ttlMs;
     lease.onLost((err) => {
+      const notifiedMs = now();
       const state = stateOf(lease);
       // The library's deadline is (newest acknowledged keepalive's send time) + TTL - margin.
       const lastAcked = state === undefined ? invokedAt : state.deadline - state.ttlMs + safetyMarginMs(state.ttlMs);
-      this.recorder.leaseLoss({ client: this.name, leaseId: lease.id, ttlMs, atMs: now(), lastAckedKeepAliveSentMs: lastAcked, reason: `${err.reason}: ${err.message}` });
+      const atMs = err.reason === 'expired' && state !== undefined ? Math.min(state.deadline, notifiedMs) : notifiedMs;
+      this.recorder.leaseLoss({ client: this.name, leaseId: lease.id, ttlMs, atMs, notifiedMs, lastAckedKeepAliveSentMs: lastAcked, reason: `${err.reason}: ${err.message}` });
     });
   }
 
@@ -233,7 +249,8 @@ export class RecordedClient {
     } catch (err) {
       const e = err as Error;
       const error = { code: e.name, message: e.message };
-      const definite = NOT_APPLIED.has(e.name) && !refusalsUnknown && attempts() <= 1;
+      const refused = NOT_APPLIED.has(e.name) || (e.name === 'DeadlineExceededError' && WITHDRAWN.test(e.message));
+      const definite = refused && !refusalsUnknown && attempts() <= 1;
       if (definite) this.recorder.fail(op, error);
       else this.recorder.unknown(op, error);
       return { outcome: definite ? 'fail' : 'unknown', error, op };
