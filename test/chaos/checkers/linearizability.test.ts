@@ -149,6 +149,20 @@ describe('linearizability: accepted histories', () => {
     expect(verdict(h).violations).toEqual([]);
   });
 
+  it('an acquire whose retry found its own first attempt granted (existing) is one grant', () => {
+    const h = new HistoryBuilder();
+    h.acquire('c1', 'L1', 'x', [0, 10], { token: '5', existing: true });
+    h.get('c2', 'x', [20, 30], [['L1', '5']]);
+    expect(verdict(h).violations).toEqual([]);
+  });
+
+  it('a revoke of a lease already gone counts as success', () => {
+    const h = new HistoryBuilder();
+    h.acquire('c1', 'L1', 'x', [0, 10], { outcome: 'fail', code: 'LeaseNotFoundError' });
+    h.revoke('c1', 'L1', [20, 30]);
+    expect(verdict(h).violations).toEqual([]);
+  });
+
   it('a revoked lease releases its lock', () => {
     const h = new HistoryBuilder();
     h.acquire('c1', 'L1', 'x', [0, 10], { token: '5' });

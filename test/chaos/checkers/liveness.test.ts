@@ -18,9 +18,10 @@ describe('liveness after the final heal', () => {
     expect(late.violations[0]).toMatch(/served again only at \+5000ms, 4900ms after the final heal at \+100ms \(bound 1000ms\)/);
   });
 
-  it('rejects an op left pending long before the end, not one invoked just before it', () => {
+  it('rejects an op left in flight long before the end, not one invoked just before it nor one that timed out', () => {
     const h = new HistoryBuilder();
     h.acquire('c1', 'L1', 'x', [0, null], { outcome: 'unknown' });
+    h.acquire('c3', 'L3', 'x', [0, null], { outcome: 'unknown', code: 'UnavailableError' });
     h.acquire('c2', 'L2', 'x', [4500, null], { outcome: 'unknown' });
     const r = checkLiveness(h.build({ endMs: START_MS + 5000 }), { boundMs: 1000 });
     expect(r.violations).toHaveLength(1);

@@ -4,7 +4,7 @@ import { at, describeOp } from './describe.js';
 /**
  * Checker 5: liveness after the final heal. The cluster served a
  * linearizable request again within `boundMs` of `healedMs`, and no client
- * was left with an op pending at the end of the run that it invoked more
+ * was left with an op still in flight (no reply, no timeout) at the end of the run that it invoked more
  * than `boundMs` (plus the op's own wait) before the end. The bound is a
  * parameter because what is "prompt" depends on the timing configuration; the
  * default is generous (see DEFAULT below), so it catches a stuck cluster,
@@ -35,7 +35,8 @@ export function checkLiveness(history: History, options: Partial<LivenessOptions
   }
   let pending = 0;
   for (const op of history.ops) {
-    if (op.completeMs !== null) continue;
+    // An op that timed out carries its error; one with neither completion nor error was still in flight.
+    if (op.completeMs !== null || op.error !== undefined) continue;
     pending++;
     const dueMs = op.invokeMs + (op.waitMs ?? 0) + boundMs;
     if (dueMs < history.endMs) {
