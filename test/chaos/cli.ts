@@ -8,8 +8,9 @@
  * Starts real node processes behind fault proxies, runs the workload and the
  * seeded nemesis schedule (printed at the start) for --duration seconds,
  * heals, restarts every node, reads back the final state, runs the checkers
- * and writes to results/chaos/<timestamp>-seed<N>/: history.json, report.txt
- * and the node logs. Exit code 1 on any violation (checkers or the
+ * and writes to results/chaos/<timestamp>-seed<N>/: history.json, report.txt,
+ * timeline.html (nodes, leaders, faults and lock holders over time) and the
+ * tail of the node logs. Exit code 1 on any violation (checkers or the
  * harness's own sanity checks), 2 on a harness error.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { checkAll, formatReport } from './checkers/index.js';
 import { REPO } from './harness/chaosCluster.js';
 import { runChaos } from './harness/runChaos.js';
+import { renderTimeline } from './timeline.js';
 
 interface CliOptions {
   nodes: 3 | 5;
@@ -70,6 +72,7 @@ try {
   const replay = `replay: npm run chaos -- --nodes ${o.nodes} --duration ${o.duration} --seed ${seed}${o.fencing ? '' : ' --no-fencing'}\n`;
   const report = `${formatReport(results, run.history)}${sanity}${stats}${replay}`;
   writeFileSync(join(dir, 'report.txt'), report);
+  writeFileSync(join(dir, 'timeline.html'), renderTimeline(run.history, results));
   writeFileSync(join(dir, 'nodes.log.txt'), run.nodeLogs);
   process.stdout.write(`\n${report}results: ${dir}\n`);
   const failed = results.some((r) => !r.ok) || run.sanity.length > 0;

@@ -114,6 +114,7 @@ export class RecordedClient {
     return this.run({ client: this.name, kind: 'grant', ttlMs }, async () => {
       const lease = await this.client.grant(ttlMs);
       this.watchLoss(lease, invokedAt);
+      this.recordKeepAlives(lease);
       return lease;
     }, (lease) => ({ value: new RecordedLease(lease), result: { leaseId: lease.id, ttlMs: lease.ttlMs } }), true);
   }
@@ -193,6 +194,48 @@ export class RecordedClient {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /**
+   * recordKeepAlives records the library's renewals of a lease as
+   * `keepalive` ops of client `<name>~keepalive`: invoked when the library
+   * sends one, ok when the reply that acknowledges it arrives (the library
+   * matches replies to the oldest unacknowledged send), unknown when its
+   * stream broke or the lease was lost first. Up to four renewals of a lease
+   * can be in flight at once, so these ops overlap (unlike the client's
+   * own). Done by wrapping the lease state's methods, from the outside.
+   */
+  private recordKeepAlives(lease: Lease): void {
+    const state = stateOf(lease);
+    if (state === undefined) return;
+    const client = `${this.name}~keepalive`;
+    const pending: Op[] = [];
+    const rec = this.recorder;
+    const sent = state.recordSent.bind(state);
+    const acknowledge = state.acknowledge.bind(state);
+    const forget = state.forgetUnacknowledged.bind(state);
+    const lose = state.lose.bind(state);
+    const giveUp = (code: string, message: string): void => {
+      for (const op of pending.splice(0)) rec.unknown(op, { code, message });
+    };
+    state.recordSent = (at: number): void => {
+      sent(at);
+      pending.push(rec.invoke({ client, kind: 'keepalive', leaseId: state.id }));
+    };
+    state.acknowledge = (ttl: number): void => {
+      const live = state.lost === null;
+      acknowledge(ttl);
+      const op = live ? pending.shift() : undefined;
+      if (op !== undefined) rec.ok(op, { leaseId: state.id, ttlMs: ttl });
+    };
+    state.forgetUnacknowledged = (): void => {
+      forget();
+      giveUp('StreamBroken', 'the KeepAlive stream broke before the reply came');
+    };
+    state.lose = (reason, detail): void => {
+      lose(reason, detail);
+      giveUp('LeaseLost', detail);
+    };
+  }
 
   /**
    * watchLoss records the lease's loss. For an expiry, the client stopped
