@@ -105,6 +105,13 @@ process.on('exit', () => {
 
 const START_MARK = '===== chaos harness: start';
 
+/**
+ * START_TIMEOUT_MS bounds a node's start until it answers Status. Generous:
+ * on a loaded 2-core machine a node's start (tsx, gRPC, LevelDB) has taken
+ * close to 20 s.
+ */
+const START_TIMEOUT_MS = 90_000;
+
 export class ChaosCluster {
   readonly ids: readonly string[];
   readonly recorder: Recorder;
@@ -144,7 +151,7 @@ export class ChaosCluster {
     const cluster = new ChaosCluster(dir, ids, options.recorder, timing);
     try {
       await cluster.setUp(options);
-      await cluster.leader({ timeoutMs: options.leaderTimeoutMs ?? 30_000 });
+      await cluster.leader({ timeoutMs: options.leaderTimeoutMs ?? 60_000 });
       return cluster;
     } catch (err) {
       await cluster.destroy();
@@ -289,7 +296,7 @@ export class ChaosCluster {
   }
 
   /** restart starts a node that is not running (SIGKILLs it first if it is) from its data dir; waits until it answers Status. */
-  async restart(id: string, timeoutMs = 20_000): Promise<void> {
+  async restart(id: string, timeoutMs = START_TIMEOUT_MS): Promise<void> {
     const n = this.node(id);
     if (n.alive) await this.kill(id);
     this.recorder.nemesis('restart', `start ${id}`, [id]);
@@ -298,7 +305,7 @@ export class ChaosCluster {
   }
 
   /** restartAll starts every node that is not running (in parallel). */
-  async restartAll(timeoutMs = 20_000): Promise<void> {
+  async restartAll(timeoutMs = START_TIMEOUT_MS): Promise<void> {
     await Promise.all(this.ids.filter((id) => !this.node(id).alive).map((id) => this.restart(id, timeoutMs)));
   }
 
@@ -441,7 +448,7 @@ export class ChaosCluster {
       this.recorder.nemesis('restart', `final restart of ${id}`, [id]);
       this.spawn(this.node(id));
     }
-    await Promise.all(this.ids.map((id) => this.waitServing(id, 30_000)));
+    await Promise.all(this.ids.map((id) => this.waitServing(id, START_TIMEOUT_MS)));
     const final = await this.readFinalState(lockNames);
     this.recorder.setFinal(final);
     this.stopObserving();
@@ -566,7 +573,7 @@ export class ChaosCluster {
       this.nodes.set(id, { id, clientAddress: r.client, peerAddress: r.peer, configPath, logPath: join(this.dir, `${id}.log`), proc: null, exited: null, alive: false, paused: false, starts: 0 });
     }
     for (const id of this.ids) this.spawn(this.node(id));
-    await Promise.all(this.ids.map((id) => this.waitServing(id, 30_000)));
+    await Promise.all(this.ids.map((id) => this.waitServing(id, START_TIMEOUT_MS)));
     this.lastSeen.clear();
   }
 
