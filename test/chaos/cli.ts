@@ -13,11 +13,12 @@
  * tail of the node logs. Exit code 1 on any violation (checkers or the
  * harness's own sanity checks), 2 on a harness error.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
 import { checkAll, formatReport } from './checkers/index.js';
+import type { History } from './history.js';
 import { REPO } from './harness/chaosCluster.js';
 import { runChaos } from './harness/runChaos.js';
 import { renderTimeline } from './timeline.js';
@@ -29,6 +30,7 @@ interface CliOptions {
   fencing: boolean;
   clients?: number;
   out: string;
+  check?: string;
 }
 
 function integer(name: string, min: number, max: number): (v: string) => number {
@@ -49,11 +51,13 @@ const program = new Command()
   .option('--duration <seconds>', 'how long to inject faults (1 to 86400 s)', integer('--duration', 1, 86_400), 120)
   .option('--seed <n>', 'seed of the schedule and the workload (default: random, printed)', integer('--seed', 0, 2 ** 32 - 1))
   .option('--no-fencing', 'the store accepts stale writes (to show the checker catches them)')
-  .option('--clients <n>', 'workload clients (default 8 on 3 nodes, 12 on 5)', integer('--clients', 1, 64))
+  .option('--clients <n>', 'workload clients (default 8)', integer('--clients', 1, 64))
   .option('--out <dir>', 'results root', join(REPO, 'results', 'chaos'))
+  .option('--check <history.json>', 'run no cluster: re-check a saved history and rewrite report.txt and timeline.html beside it')
   .parse();
 
 const o = program.opts<CliOptions>();
+if (o.check !== undefined) recheck(o.check);
 const seed = o.seed ?? randomInt(0, 2 ** 32 - 1);
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const dir = join(o.out, `${stamp}-seed${seed}`);
@@ -82,4 +86,15 @@ try {
   writeFileSync(join(dir, 'report.txt'), text);
   process.stderr.write(`${text}results: ${dir}\n`);
   process.exit(2);
+}
+
+/** recheck runs the checkers over a saved history and exits 0 (all pass) or 1. */
+function recheck(path: string): never {
+  const history = JSON.parse(readFileSync(path, 'utf8')) as History;
+  const results = checkAll(history);
+  const report = formatReport(results, history);
+  writeFileSync(join(dirname(path), 'report.recheck.txt'), report);
+  writeFileSync(join(dirname(path), 'timeline.html'), renderTimeline(history, results));
+  process.stdout.write(report);
+  process.exit(results.some((r) => !r.ok) ? 1 : 0);
 }

@@ -13,7 +13,7 @@ export interface ChaosRunOptions {
   /** How long faults are injected; the heal, settle and final read come after. */
   readonly durationMs: number;
   readonly seed: number;
-  /** Workload clients (default 8 on 3 nodes, 12 on 5). */
+  /** Workload clients (default 8). */
   readonly clients?: number;
   /** Fencing of the store (default on). */
   readonly fencing?: boolean;
@@ -38,7 +38,7 @@ export interface ChaosRunResult {
 }
 
 /** STOP_BOUND_MS: after the settle time, clients get this long to finish their current op. */
-const STOP_BOUND_MS = 20_000;
+const STOP_BOUND_MS = 40_000;
 
 /**
  * runChaos is one randomised chaos run: plan the seeded schedule (logged
@@ -64,7 +64,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosRunResult> {
     log(`chaos: schedule (${schedule.length} steps):\n${formatSchedule(schedule)}`);
     cluster.observe();
     const store = new FencedStore(recorder, o.fencing ?? true);
-    workload = await Workload.start(cluster, store, { seed: o.seed ^ 0x5eed, clients: o.clients ?? (o.nodes === 5 ? 12 : 8), ttlsMs, log });
+    workload = await Workload.start(cluster, store, { seed: o.seed ^ 0x5eed, clients: o.clients ?? 8, ttlsMs, log });
     const started = now();
     let steps = 0;
     for (const step of schedule) {

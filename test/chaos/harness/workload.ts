@@ -19,6 +19,12 @@ export interface WorkloadOptions {
 export const DEFAULT_LOCKS: readonly string[] = ['lock-a', 'lock-b', 'lock-c'];
 export const DEFAULT_TTLS_MS: readonly number[] = [1_000, 1_500, 2_000, 3_000];
 
+/** MAX_REVOKE_ATTEMPTS bounds the retries of a revoke whose outcome is unknown. */
+const MAX_REVOKE_ATTEMPTS = 5;
+
+/** REQUEST_TIMEOUT_MS: long enough for most ops to ride out a fault (fewer unknown outcomes), short enough to end. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
 /** MAX_OPS_PER_CLIENT bounds each client's loop (a 30-minute run stays well below). */
 const MAX_OPS_PER_CLIENT = 200_000;
 
@@ -61,7 +67,7 @@ export class Workload {
     const count = options.clients ?? 8;
     const seeds = new SeededRng(options.seed);
     for (let k = 1; k <= count; k++) {
-      const client = await RecordedClient.connect(cluster, `c${k}`);
+      const client = await RecordedClient.connect(cluster, `c${k}`, { requestTimeoutMs: REQUEST_TIMEOUT_MS });
       const run: ClientRun = { client, rng: new SeededRng(seeds.nextU32()), holding: null, ops: 0, done: Promise.resolve() };
       w.runs.push(run);
     }
@@ -178,9 +184,20 @@ export class Workload {
     return null;
   }
 
+  /**
+   * revokeQuietly gives a lease up after an op of unknown outcome, retrying
+   * (bounded) while the revoke itself is unknown: a definite revoke ends every
+   * effect the unknown op could still have, which keeps the checkers' search
+   * small.
+   */
   private async revokeQuietly(run: ClientRun, lease: RecordedLease): Promise<void> {
-    const v = await run.client.revoke(lease);
-    this.stats.revokes++;
-    if (v.outcome !== 'ok') this.stats.unknown++;
+    for (let attempt = 1; attempt <= MAX_REVOKE_ATTEMPTS; attempt++) {
+      const v = await run.client.revoke(lease);
+      this.stats.revokes++;
+      if (v.outcome !== 'unknown') return;
+      this.stats.unknown++;
+      if (this.stopping) return;
+      await sleep(200 * attempt);
+    }
   }
 }
