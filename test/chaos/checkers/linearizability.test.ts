@@ -71,6 +71,15 @@ describe('linearizability: rejected histories', () => {
     expect(verdict(h).ok).toBe(false);
   });
 
+  it('a waiter told "lease not found" that was in fact granted', () => {
+    const h = new HistoryBuilder();
+    h.acquire('c1', 'L1', 'x', [0, 10], { token: '3' });
+    h.acquire('c2', 'L2', 'x', [20, 1100], { wait: true, outcome: 'fail', code: 'LeaseNotFoundError' });
+    h.release('c1', 'L1', 'x', '3', [30, 40]);
+    h.get('c3', 'x', [50, 60], [['L2', '35']]);
+    expect(verdict(h).ok).toBe(false);
+  });
+
   it('a waiter whose wait ran out (withdrawn) shows up as a holder', () => {
     const h = new HistoryBuilder();
     h.acquire('c1', 'L1', 'x', [0, 10], { token: '5' });
@@ -160,6 +169,17 @@ describe('linearizability: accepted histories', () => {
     const h = new HistoryBuilder();
     h.acquire('c1', 'L1', 'x', [0, 10], { outcome: 'fail', code: 'LeaseNotFoundError' });
     h.revoke('c1', 'L1', [20, 30]);
+    expect(verdict(h).violations).toEqual([]);
+  });
+
+  it('a queued waiter told "lease not found" when its lease expired in the queue', () => {
+    const h = new HistoryBuilder();
+    h.acquire('c1', 'L1', 'x', [0, 10], { token: '3' });
+    h.acquire('c2', 'L2', 'x', [20, 1100], { wait: true, outcome: 'fail', code: 'LeaseNotFoundError' });
+    h.get('c3', 'x', [21, 200], [['L1', '3']], ['L2']);
+    h.get('c3', 'x', [1101, 1200], [['L1', '3']], []);
+    h.release('c1', 'L1', 'x', '3', [1201, 1300]);
+    h.get('c3', 'x', [1301, 1400], []);
     expect(verdict(h).violations).toEqual([]);
   });
 

@@ -37,8 +37,9 @@ import {
  * - unknown: may take effect at any time after invoke, or never.
  * - fail: nothing happened, but a refusal still says something: "held" needs
  *   the lock to be ungrantable for that lease at some point, "lease not
- *   found" needs the lease gone, and an acquire whose wait ran out may have
- *   queued and then withdrawn. Other failures carry no claim and are skipped.
+ *   found" needs the lease gone (or, for a wait, queued and then cancelled
+ *   by the lease's death), and an acquire whose wait ran out may have queued
+ *   and then withdrawn. Other failures carry no claim and are skipped.
  * - A lease may expire at any moment (its timing is checker 2's business):
  *   the search may kill any lease on the lock at any step, which drops its
  *   holds and queued waits and promotes the next waiters.
@@ -81,6 +82,9 @@ interface Config {
   readonly state: ModelState;
   readonly status: string;
 }
+
+/** A queued wait may be withdrawn (its wait ran out, or its client went away) unless its op says it was granted or ended by its lease's death. */
+const WITHDRAWABLE: ReadonlySet<Role> = new Set(['acquire-unknown', 'acquire-deadline']);
 
 const HELD_CODE = /held/i;
 const GONE_CODE = /LeaseNotFound|NOT_FOUND/i;
@@ -219,7 +223,7 @@ class LockSearch {
     const out: Config[] = [];
     for (let i = 0; i < this.ops.length && this.ops[i]!.invokeMs <= frontierMs; i++) {
       if (config.status[i] === PENDING) this.apply(config, i, out);
-      else if (config.status[i] === QUEUED && this.ops[i]!.role !== 'acquire-ok') this.withdraw(config, i, out);
+      else if (config.status[i] === QUEUED && WITHDRAWABLE.has(this.ops[i]!.role)) this.withdraw(config, i, out);
     }
     for (const lease of this.mortalLeases(config, frontierMs)) {
       const killed = this.removeLease(config.state, config.status, lease);
@@ -240,7 +244,7 @@ class LockSearch {
     return [...leases].filter((lease) => !isDead(config.state, lease)).sort();
   }
 
-  /** removeLease kills a lease; its queued acquires end ungranted (fatal for one that reported a grant). */
+  /** removeLease kills a lease; its queued acquire ends ungranted (told "lease not found"; fatal for one that reported a grant). */
   private removeLease(state: ModelState, status: string, lease: string): Config | null {
     const waiter = waitingBy(state, lease);
     if (waiter !== undefined) {
@@ -260,7 +264,7 @@ class LockSearch {
     let token: bigint | null = null;
     for (const waiter of promotion.promoted) {
       const op = this.ops[waiter.opIndex]!;
-      if (op.role === 'acquire-deadline') return null;
+      if (op.role === 'acquire-deadline' || op.role === 'acquire-gone') return null;
       status = setStatus(status, waiter.opIndex, DONE);
       if (op.role !== 'acquire-ok') continue;
       const told = BigInt(op.op.result!.token!);
@@ -317,7 +321,9 @@ class LockSearch {
         if (!dead && holder === undefined && waiter === undefined && !grantableNow(state, mode)) done(state);
         return;
       case 'acquire-gone':
+        // Gone already, or (a wait) queued and then cancelled when its lease died: see removeLease.
         if (dead) done(state);
+        else if (op.wait === true && holder === undefined && waiter === undefined && !grantableNow(state, mode)) queued(enqueue(state, lease, mode, i));
         return;
       case 'acquire-deadline':
         done(state);

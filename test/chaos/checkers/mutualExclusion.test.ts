@@ -53,10 +53,15 @@ describe('mutual exclusion', () => {
     expect(checkMutualExclusion(h.build()).violations).toEqual([]);
   });
 
-  it('rejects a client told of its lost lease later than TTL after its last acknowledged keepalive was sent', () => {
+  it('rejects a write started more than TTL after the last acknowledged keepalive, even before the loss was announced', () => {
     const h = new HistoryBuilder();
+    h.write('c1', 'x', 'L1', '5', [3100, 3150], true, null);
+    h.write('c1', 'x', 'L1', '5', [3300, 3350], true, '5');
     h.loss('c1', 'L1', 3000, 3500, 200);
-    expect(checkMutualExclusion(h.build()).violations[0]).toMatch(/was told lease L1 was lost .* at \+3500ms, after its TTL 3000ms/);
+    const r = checkMutualExclusion(h.build());
+    expect(r.violations).toHaveLength(1);
+    expect(r.violations[0]).toMatch(/\+3300ms.*started more than the TTL 3000ms after the last acknowledged keepalive of its lease was sent \(\+200ms\)/);
+    expect(r.stats['lateLossNotices']).toBe(1);
   });
 
   it('rejects a write started after the client was told its lease was lost', () => {

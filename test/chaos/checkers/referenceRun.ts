@@ -35,8 +35,9 @@ export function referenceRun(clients: number, actions: readonly Action[]): Histo
     const applied = machine.apply({ index: ++index, term: TERM, data: encodeCommand(command) });
     // Promotions answer the blocked waiters they granted.
     for (const p of applied.promoted) finish(p.leaseId - 1, 'ok', { token: String(p.token) });
-    for (const c of applied.cancelledWaits) finish(c.leaseId - 1, 'unknown');
-    for (const lease of applied.leasesRemoved) finish(lease - 1, 'unknown');
+    // A wait cancelled by its lease's death is answered "lease not found", as the server does.
+    for (const c of applied.cancelledWaits) finish(c.leaseId - 1, 'fail', undefined, 'LeaseNotFoundError');
+    for (const lease of applied.leasesRemoved) finish(lease - 1, 'fail', undefined, 'LeaseNotFoundError');
     return applied.result;
   };
   const finish = (client: number, outcome: Op['outcome'], result?: Op['result'], code?: string) => {
