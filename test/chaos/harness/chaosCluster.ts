@@ -147,15 +147,21 @@ export class ChaosCluster {
     if (size !== 3 && size !== 5) throw new Error(`nodes must be 3 or 5, got ${String(size)}`);
     const timing = options.timing ?? CHAOS_TIMING;
     const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
-    const dir = mkdtempSync(join(tmpdir(), 'raftlock-chaos-'));
-    const cluster = new ChaosCluster(dir, ids, options.recorder, timing);
-    try {
-      await cluster.setUp(options);
-      await cluster.leader({ timeoutMs: options.leaderTimeoutMs ?? 60_000 });
-      return cluster;
-    } catch (err) {
-      await cluster.destroy();
-      throw err;
+    // A port picked for a node can be taken by another process before the node binds it:
+    // a start that fails with EADDRINUSE is retried from scratch with new ports (bounded).
+    for (let attempt = 1; ; attempt++) {
+      const dir = mkdtempSync(join(tmpdir(), 'raftlock-chaos-'));
+      const cluster = new ChaosCluster(dir, ids, options.recorder, timing);
+      try {
+        await cluster.setUp(options);
+        await cluster.leader({ timeoutMs: options.leaderTimeoutMs ?? 60_000 });
+        return cluster;
+      } catch (err) {
+        const clash = ids.some((id) => cluster.nodes.has(id) && /EADDRINUSE/.test(cluster.logs(id)));
+        await cluster.destroy();
+        if (!clash || attempt >= 3) throw err;
+        process.stderr.write(`chaos harness: a node's port was taken before it bound it; starting again with new ports (attempt ${attempt + 1})\n`);
+      }
     }
   }
 
@@ -540,17 +546,25 @@ export class ChaosCluster {
   // ================================================================ internals
 
   private async setUp(options: ChaosClusterOptions): Promise<void> {
+    // Proxies first (bound, so the port picking below cannot hand out theirs), targets once the ports are picked.
+    for (const a of this.ids) {
+      for (const b of this.ids) {
+        if (a === b) continue;
+        const raft = new FaultProxy({ name: `raft ${a}->${b}`, target: '127.0.0.1:1' });
+        const fwd = new FaultProxy({ name: `fwd ${a}->${b}`, target: '127.0.0.1:1', refuseOwnProcess: true });
+        this.raftProxies.set(`${a}->${b}`, raft);
+        this.fwdProxies.set(`${a}->${b}`, fwd);
+        await raft.listen();
+        await fwd.listen();
+      }
+    }
     const ports = await freePorts(2 * this.ids.length);
     const real = new Map(this.ids.map((id, k) => [id, { client: `127.0.0.1:${ports[2 * k]}`, peer: `127.0.0.1:${ports[2 * k + 1]}` }] as const));
     for (const a of this.ids) {
       for (const b of this.ids) {
         if (a === b) continue;
-        const raft = new FaultProxy({ name: `raft ${a}->${b}`, target: real.get(b)!.peer });
-        const fwd = new FaultProxy({ name: `fwd ${a}->${b}`, target: real.get(b)!.client, refuseOwnProcess: true });
-        await raft.listen();
-        await fwd.listen();
-        this.raftProxies.set(`${a}->${b}`, raft);
-        this.fwdProxies.set(`${a}->${b}`, fwd);
+        this.raftProxies.get(`${a}->${b}`)!.setTarget(real.get(b)!.peer);
+        this.fwdProxies.get(`${a}->${b}`)!.setTarget(real.get(b)!.client);
       }
     }
     for (const id of this.ids) {

@@ -183,7 +183,17 @@ export class RecordedClient {
   async lapse(): Promise<void> {
     const old = this.client;
     await old.close();
-    this.client = await RecordedClient.open(this.endpoints, this.options);
+    // Reconnect (bounded): connect() needs some node to answer, which a fault may delay.
+    let lastErr: unknown = null;
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      try {
+        this.client = await RecordedClient.open(this.endpoints, this.options);
+        return;
+      } catch (err) {
+        lastErr = err;
+      }
+    }
+    throw new Error(`client ${this.name} could not reconnect after letting its leases lapse: ${(lastErr as Error).message}`);
   }
 
   /** close ends the library client; leases are not revoked (they expire). */

@@ -81,7 +81,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosRunResult> {
     log(`chaos: workload stopped${stuckClients.length > 0 ? `; still pending: ${stuckClients.join(', ')}` : ''}; restarting every node and reading back`);
     const history = await cluster.finish(workload.locks, { skipHeal: true });
     await workload.close();
-    const sanity = sanityCheck(history, stuckClients);
+    const sanity = [...sanityCheck(history, stuckClients), ...workload.errors.map((e) => `workload error: ${e}`)];
     nodeLogs = cluster.describe();
     const stats = {
       steps,

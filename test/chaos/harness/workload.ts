@@ -19,6 +19,9 @@ export interface WorkloadOptions {
 export const DEFAULT_LOCKS: readonly string[] = ['lock-a', 'lock-b', 'lock-c'];
 export const DEFAULT_TTLS_MS: readonly number[] = [1_000, 1_500, 2_000, 3_000];
 
+/** MAX_ERRORS_KEPT bounds the unexpected errors kept for the report. */
+const MAX_ERRORS_KEPT = 20;
+
 /** MAX_REVOKE_ATTEMPTS bounds the retries of a revoke whose outcome is unknown. */
 const MAX_REVOKE_ATTEMPTS = 5;
 
@@ -54,6 +57,8 @@ export class Workload {
   private readonly runs: ClientRun[] = [];
   private stopping = false;
   readonly locks: readonly string[];
+  /** Unexpected errors of the client loops (harness bugs), for the sanity report. */
+  readonly errors: string[] = [];
   /** Counts for the report. */
   readonly stats = { grants: 0, acquired: 0, released: 0, lapses: 0, revokes: 0, unknown: 0, writesAccepted: 0, writesRejected: 0 };
 
@@ -100,13 +105,19 @@ export class Workload {
     await Promise.all(this.runs.map((r) => r.client.close().catch(() => undefined)));
   }
 
+  /**
+   * loop runs one client until stop(). An unexpected error (a harness bug,
+   * never an operating condition: those are recorded outcomes) is kept in
+   * `errors` for the sanity report, and the client starts over with a new
+   * lease after a pause; the loop itself never rejects.
+   */
   private async loop(run: ClientRun): Promise<void> {
     const { client, rng } = run;
     const ttls = this.options.ttlsMs ?? DEFAULT_TTLS_MS;
     let lease: RecordedLease | null = null;
-    try {
-      while (!this.stopping && run.ops < MAX_OPS_PER_CLIENT) {
-        run.ops++;
+    while (!this.stopping && run.ops < MAX_OPS_PER_CLIENT) {
+      run.ops++;
+      try {
         if (lease === null || lease.lost) {
           const g = await client.grant(ttls[rng.nextInt(ttls.length)]!);
           if (g.outcome === 'ok') {
@@ -134,13 +145,15 @@ export class Workload {
           lease = await this.acquireHoldRelease(run, lease, lock, mode, waitMs);
         }
         await sleep(rng.nextInt(80));
+      } catch (err) {
+        run.holding = null;
+        lease = null;
+        if (this.errors.length < MAX_ERRORS_KEPT) this.errors.push(`client ${client.name}: ${(err as Error).stack ?? String(err)}`);
+        this.options.log?.(`workload: client ${client.name} hit an unexpected error (kept for the report): ${(err as Error).message}`);
+        await sleep(500);
       }
-    } catch (err) {
-      this.options.log?.(`workload: client ${client.name} stopped on an error: ${(err as Error).stack ?? String(err)}`);
-      throw err;
-    } finally {
-      run.holding = null;
     }
+    run.holding = null;
   }
 
   /** acquireHoldRelease returns the lease to go on with (null: get a new one). */
