@@ -105,6 +105,13 @@ process.on('exit', () => {
 
 const START_MARK = '===== chaos harness: start';
 
+/**
+ * START_TIMEOUT_MS bounds a node's start until it answers Status. Generous:
+ * on a loaded 2-core machine a node's start (tsx, gRPC, LevelDB) has taken
+ * close to 20 s.
+ */
+const START_TIMEOUT_MS = 90_000;
+
 export class ChaosCluster {
   readonly ids: readonly string[];
   readonly recorder: Recorder;
@@ -116,7 +123,8 @@ export class ChaosCluster {
   /** Per workload client: its proxy to each node, by node id. */
   private readonly clientProxies = new Map<string, Map<string, FaultProxy>>();
   private readonly admin: Connection;
-  private readonly adminClients: RaftlockClient[] = [];
+  private admins: RaftlockClient | null = null;
+  private servedAgainMs: number | null = null;
   private observer: NodeJS.Timeout | null = null;
   private readonly lastSeen = new Map<string, string>();
   private destroyed = false;
@@ -139,15 +147,21 @@ export class ChaosCluster {
     if (size !== 3 && size !== 5) throw new Error(`nodes must be 3 or 5, got ${String(size)}`);
     const timing = options.timing ?? CHAOS_TIMING;
     const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
-    const dir = mkdtempSync(join(tmpdir(), 'raftlock-chaos-'));
-    const cluster = new ChaosCluster(dir, ids, options.recorder, timing);
-    try {
-      await cluster.setUp(options);
-      await cluster.leader({ timeoutMs: options.leaderTimeoutMs ?? 30_000 });
-      return cluster;
-    } catch (err) {
-      await cluster.destroy();
-      throw err;
+    // A port picked for a node can be taken by another process before the node binds it:
+    // a start that fails with EADDRINUSE is retried from scratch with new ports (bounded).
+    for (let attempt = 1; ; attempt++) {
+      const dir = mkdtempSync(join(tmpdir(), 'raftlock-chaos-'));
+      const cluster = new ChaosCluster(dir, ids, options.recorder, timing);
+      try {
+        await cluster.setUp(options);
+        await cluster.leader({ timeoutMs: options.leaderTimeoutMs ?? 60_000 });
+        return cluster;
+      } catch (err) {
+        const clash = ids.some((id) => cluster.nodes.has(id) && /EADDRINUSE/.test(cluster.logs(id)));
+        await cluster.destroy();
+        if (!clash || attempt >= 3) throw err;
+        process.stderr.write(`chaos harness: a node's port was taken before it bound it; starting again with new ports (attempt ${attempt + 1})\n`);
+      }
     }
   }
 
@@ -288,7 +302,7 @@ export class ChaosCluster {
   }
 
   /** restart starts a node that is not running (SIGKILLs it first if it is) from its data dir; waits until it answers Status. */
-  async restart(id: string, timeoutMs = 20_000): Promise<void> {
+  async restart(id: string, timeoutMs = START_TIMEOUT_MS): Promise<void> {
     const n = this.node(id);
     if (n.alive) await this.kill(id);
     this.recorder.nemesis('restart', `start ${id}`, [id]);
@@ -297,7 +311,7 @@ export class ChaosCluster {
   }
 
   /** restartAll starts every node that is not running (in parallel). */
-  async restartAll(timeoutMs = 20_000): Promise<void> {
+  async restartAll(timeoutMs = START_TIMEOUT_MS): Promise<void> {
     await Promise.all(this.ids.filter((id) => !this.node(id).alive).map((id) => this.restart(id, timeoutMs)));
   }
 
@@ -412,13 +426,10 @@ export class ChaosCluster {
   // ================================================================ end of a run
 
   /**
-   * finish ends a run: heal every link and client path, resume paused nodes,
-   * start dead ones (history.healedMs is stamped here), then SIGKILL and
-   * restart every node from its data dir, wait for a leader, and read back
-   * the FinalState: every lease and the given locks, directly from the
-   * cluster, plus when it first served a linearizable read again. Returns the
-   * finished History. Stop your workload clients first (or right after the
-   * heal, see runChaos) so their pending ops can complete.
+   * heal ends every fault: every link and client path passes, paused nodes
+   * resume, dead ones start (history.healedMs is stamped once they answer
+   * Status); then it waits (bounded, 60 s) for the cluster to serve a
+   * linearizable read and keeps that time as FinalState.servedAgainMs.
    */
   async heal(): Promise<void> {
     this.healNetwork();
@@ -426,17 +437,24 @@ export class ChaosCluster {
     for (const id of this.ids) if (this.node(id).paused) this.resume(id);
     await this.restartAll();
     this.recorder.markHealed();
+    this.servedAgainMs = await this.probeServing(60_000);
   }
 
-  /** finish: see heal(); call heal() first when clients should settle before the restart. */
+  /**
+   * finish ends a run: heal() (unless already done: skipHeal), then SIGKILL
+   * and restart every node from its data dir, wait for them, and read back
+   * the FinalState (every lease, and the given locks) directly from the
+   * cluster. Returns the finished History. Stop the workload clients between
+   * heal() and finish() so their pending ops can complete (runChaos does).
+   */
   async finish(lockNames: readonly string[], o: { skipHeal?: boolean } = {}): Promise<ReturnType<Recorder['finish']>> {
-    if (o.skipHeal !== true) await this.heal();
+    if (o.skipHeal !== true || this.recorder.history.healedMs === null) await this.heal();
     await this.killAll();
     for (const id of this.ids) {
       this.recorder.nemesis('restart', `final restart of ${id}`, [id]);
       this.spawn(this.node(id));
     }
-    await Promise.all(this.ids.map((id) => this.waitServing(id, 30_000)));
+    await Promise.all(this.ids.map((id) => this.waitServing(id, START_TIMEOUT_MS)));
     const final = await this.readFinalState(lockNames);
     this.recorder.setFinal(final);
     this.stopObserving();
@@ -444,25 +462,13 @@ export class ChaosCluster {
   }
 
   /**
-   * readFinalState: leases and locks as the cluster answers them now, with
-   * servedAgainMs = when the first linearizable Get succeeded (bounded: 60 s).
+   * readFinalState: leases and locks as the cluster answers them now
+   * (waiting, bounded, until it serves); servedAgainMs is the time heal()
+   * measured, or now if heal() was not called.
    */
   async readFinalState(lockNames: readonly string[]): Promise<FinalState> {
-    const client = await connect({ endpoints: this.ids.map((id) => this.node(id).clientAddress), discoverMembers: false, requestTimeoutMs: 5_000, connectTimeoutMs: 30_000 });
-    this.adminClients.push(client);
-    const deadline = now() + 60_000;
-    let servedAgainMs: number | null = null;
-    let lastErr = '';
-    while (servedAgainMs === null && now() < deadline) {
-      try {
-        await client.get(lockNames[0] ?? 'chaos-probe');
-        servedAgainMs = now();
-      } catch (err) {
-        lastErr = (err as Error).message;
-        await sleep(50);
-      }
-    }
-    if (servedAgainMs === null) throw new Error(`the cluster did not serve a linearizable read within 60 s of the final restart: ${lastErr}`);
+    const client = await this.adminClient();
+    const servedNowMs = await this.probeServing(60_000);
     const leases = (await client.leases()).map((l) => ({ leaseId: l.id, ttlMs: l.ttlMs }));
     const locks: Record<string, { holders: HolderView[]; waiters: string[] }> = {};
     for (const name of lockNames) {
@@ -472,8 +478,32 @@ export class ChaosCluster {
         waiters: s.waiters.map((w) => w.leaseId),
       };
     }
-    await client.close();
-    return { atMs: now(), leases, locks, servedAgainMs };
+    return { atMs: now(), leases, locks, servedAgainMs: this.servedAgainMs ?? servedNowMs };
+  }
+
+  /** probeServing: when (run clock) the cluster first answers a linearizable Get, polling every 50 ms; throws after timeoutMs. */
+  async probeServing(timeoutMs: number): Promise<number> {
+    const client = await this.adminClient();
+    const deadline = now() + timeoutMs;
+    let lastErr = '';
+    while (now() < deadline) {
+      try {
+        await client.get('chaos-probe');
+        return now();
+      } catch (err) {
+        lastErr = (err as Error).message;
+        await sleep(50);
+      }
+    }
+    throw new Error(`the cluster did not serve a linearizable read within ${timeoutMs} ms: ${lastErr}`);
+  }
+
+  /** adminClient: a library client straight to the nodes' real client ports (no fault point), for probes and read-back. */
+  private async adminClient(): Promise<RaftlockClient> {
+    if (this.admins === null) {
+      this.admins = await connect({ endpoints: this.ids.map((id) => this.node(id).clientAddress), discoverMembers: false, requestTimeoutMs: 2_000, attemptTimeoutMs: 500, connectTimeoutMs: 30_000 });
+    }
+    return this.admins;
   }
 
   // ================================================================ logs and cleanup
@@ -506,7 +536,7 @@ export class ChaosCluster {
       n.proc?.kill('SIGKILL');
     }
     await Promise.all(running.map((n) => Promise.race([n.exited, sleep(5_000)])));
-    await Promise.all(this.adminClients.map((c) => c.close().catch(() => undefined)));
+    await this.admins?.close().catch(() => undefined);
     this.admin.close();
     const proxies = [...this.raftProxies.values(), ...this.fwdProxies.values(), ...[...this.clientProxies.values()].flatMap((m) => [...m.values()])];
     await Promise.all(proxies.map((p) => p.close()));
@@ -516,17 +546,25 @@ export class ChaosCluster {
   // ================================================================ internals
 
   private async setUp(options: ChaosClusterOptions): Promise<void> {
+    // Proxies first (bound, so the port picking below cannot hand out theirs), targets once the ports are picked.
+    for (const a of this.ids) {
+      for (const b of this.ids) {
+        if (a === b) continue;
+        const raft = new FaultProxy({ name: `raft ${a}->${b}`, target: '127.0.0.1:1' });
+        const fwd = new FaultProxy({ name: `fwd ${a}->${b}`, target: '127.0.0.1:1', refuseOwnProcess: true });
+        this.raftProxies.set(`${a}->${b}`, raft);
+        this.fwdProxies.set(`${a}->${b}`, fwd);
+        await raft.listen();
+        await fwd.listen();
+      }
+    }
     const ports = await freePorts(2 * this.ids.length);
     const real = new Map(this.ids.map((id, k) => [id, { client: `127.0.0.1:${ports[2 * k]}`, peer: `127.0.0.1:${ports[2 * k + 1]}` }] as const));
     for (const a of this.ids) {
       for (const b of this.ids) {
         if (a === b) continue;
-        const raft = new FaultProxy({ name: `raft ${a}->${b}`, target: real.get(b)!.peer });
-        const fwd = new FaultProxy({ name: `fwd ${a}->${b}`, target: real.get(b)!.client, refuseOwnProcess: true });
-        await raft.listen();
-        await fwd.listen();
-        this.raftProxies.set(`${a}->${b}`, raft);
-        this.fwdProxies.set(`${a}->${b}`, fwd);
+        this.raftProxies.get(`${a}->${b}`)!.setTarget(real.get(b)!.peer);
+        this.fwdProxies.get(`${a}->${b}`)!.setTarget(real.get(b)!.client);
       }
     }
     for (const id of this.ids) {
@@ -549,7 +587,7 @@ export class ChaosCluster {
       this.nodes.set(id, { id, clientAddress: r.client, peerAddress: r.peer, configPath, logPath: join(this.dir, `${id}.log`), proc: null, exited: null, alive: false, paused: false, starts: 0 });
     }
     for (const id of this.ids) this.spawn(this.node(id));
-    await Promise.all(this.ids.map((id) => this.waitServing(id, 30_000)));
+    await Promise.all(this.ids.map((id) => this.waitServing(id, START_TIMEOUT_MS)));
     this.lastSeen.clear();
   }
 

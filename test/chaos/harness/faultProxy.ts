@@ -29,7 +29,7 @@ export function describeMode(mode: LinkMode): string {
 export interface FaultProxyOptions {
   /** name, for messages: e.g. "raft n1->n2", "fwd n1->n2", "client c3->n2". */
   readonly name: string;
-  /** target: "127.0.0.1:port" the proxy relays to. */
+  /** target: "127.0.0.1:port" the proxy relays to (settable later with setTarget, before any connection). */
   readonly target: string;
   /**
    * refuseOwnProcess: close connections opened by the harness process itself
@@ -56,7 +56,25 @@ export class FaultProxy {
   /** Counts for the report: connections accepted, refused, and bytes dropped. */
   readonly stats = { accepted: 0, refused: 0, droppedBytes: 0 };
 
-  constructor(readonly options: FaultProxyOptions) {}
+  private targetAddress: string;
+
+  constructor(readonly options: FaultProxyOptions) {
+    this.targetAddress = options.target;
+  }
+
+  /** target: where connections are relayed. */
+  get target(): string {
+    return this.targetAddress;
+  }
+
+  /**
+   * setTarget points new connections elsewhere. The cluster opens its proxies
+   * before it picks the nodes' ports, so that picking never hands out a port
+   * a proxy is about to take.
+   */
+  setTarget(address: string): void {
+    this.targetAddress = address;
+  }
 
   /** listen binds a free port on 127.0.0.1 and returns "127.0.0.1:port". */
   async listen(): Promise<string> {
@@ -143,7 +161,7 @@ class Pipe {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly proxy: FaultProxy, private readonly down: Socket) {
-    const [host, port] = splitAddress(proxy.options.target);
+    const [host, port] = splitAddress(proxy.target);
     this.up = createConnection({ host, port, noDelay: true });
     down.on('data', (chunk: Buffer) => this.fromDown(chunk));
     this.up.on('data', (chunk: Buffer) => this.fromUp(chunk));

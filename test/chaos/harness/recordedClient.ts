@@ -46,11 +46,17 @@ export class RecordedLease {
 
 /**
  * NOT_APPLIED: library errors that mean the state machine refused (or the
- * request was invalid before proposing). DeadlineExceededError (a wait ran
- * out) is not among them: a grant can race the end of a forwarded wait, so it
- * is recorded `unknown`.
+ * request was invalid before proposing).
  */
 const NOT_APPLIED = new Set(['LockHeldError', 'LockConflictError', 'LeaseNotFoundError', 'LeaseIdConflictError', 'ResourceExhaustedError', 'InvalidArgumentError']);
+
+/**
+ * WITHDRAWN: a wait that ran out is a refusal only when the leader withdrew
+ * it through the log (its DEADLINE_EXCEEDED says so, src/server/lockService.ts).
+ * Any other DEADLINE_EXCEEDED (a forwarding hop's own deadline) races a
+ * possible grant, so it is recorded `unknown`.
+ */
+const WITHDRAWN = /the wait was withdrawn/;
 
 /**
  * RecordedClient is one workload client (one logical process): the real
@@ -108,6 +114,7 @@ export class RecordedClient {
     return this.run({ client: this.name, kind: 'grant', ttlMs }, async () => {
       const lease = await this.client.grant(ttlMs);
       this.watchLoss(lease, invokedAt);
+      this.recordKeepAlives(lease);
       return lease;
     }, (lease) => ({ value: new RecordedLease(lease), result: { leaseId: lease.id, ttlMs: lease.ttlMs } }), true);
   }
@@ -176,7 +183,17 @@ export class RecordedClient {
   async lapse(): Promise<void> {
     const old = this.client;
     await old.close();
-    this.client = await RecordedClient.open(this.endpoints, this.options);
+    // Reconnect (bounded): connect() needs some node to answer, which a fault may delay.
+    let lastErr: unknown = null;
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      try {
+        this.client = await RecordedClient.open(this.endpoints, this.options);
+        return;
+      } catch (err) {
+        lastErr = err;
+      }
+    }
+    throw new Error(`client ${this.name} could not reconnect after letting its leases lapse: ${(lastErr as Error).message}`);
   }
 
   /** close ends the library client; leases are not revoked (they expire). */
@@ -188,13 +205,65 @@ export class RecordedClient {
 
   // ---------------------------------------------------------------- internals
 
+  /**
+   * recordKeepAlives records the library's renewals of a lease as
+   * `keepalive` ops of client `<name>~keepalive`: invoked when the library
+   * sends one, ok when the reply that acknowledges it arrives (the library
+   * matches replies to the oldest unacknowledged send), unknown when its
+   * stream broke or the lease was lost first. Up to four renewals of a lease
+   * can be in flight at once, so these ops overlap (unlike the client's
+   * own). Done by wrapping the lease state's methods, from the outside.
+   */
+  private recordKeepAlives(lease: Lease): void {
+    const state = stateOf(lease);
+    if (state === undefined) return;
+    const client = `${this.name}~keepalive`;
+    const pending: Op[] = [];
+    const rec = this.recorder;
+    const sent = state.recordSent.bind(state);
+    const acknowledge = state.acknowledge.bind(state);
+    const forget = state.forgetUnacknowledged.bind(state);
+    const lose = state.lose.bind(state);
+    const giveUp = (code: string, message: string): void => {
+      for (const op of pending.splice(0)) rec.unknown(op, { code, message });
+    };
+    state.recordSent = (at: number): void => {
+      sent(at);
+      pending.push(rec.invoke({ client, kind: 'keepalive', leaseId: state.id }));
+    };
+    state.acknowledge = (ttl: number): void => {
+      const live = state.lost === null;
+      acknowledge(ttl);
+      const op = live ? pending.shift() : undefined;
+      if (op !== undefined) rec.ok(op, { leaseId: state.id, ttlMs: ttl });
+    };
+    state.forgetUnacknowledged = (): void => {
+      forget();
+      giveUp('StreamBroken', 'the KeepAlive stream broke before the reply came');
+    };
+    state.lose = (reason, detail): void => {
+      lose(reason, detail);
+      giveUp('LeaseLost', detail);
+    };
+  }
+
+  /**
+   * watchLoss records the lease's loss. For an expiry, the client stopped
+   * believing at the library's deadline, not when its timer ran: reading the
+   * lease's signal or `lost` checks the clock (lease.ts), and holdAndWrite
+   * reads it before every write. So `atMs` is min(deadline, now) for
+   * 'expired', and `notifiedMs` says when the library's listeners actually
+   * ran (later when this process's event loop was late).
+   */
   private watchLoss(lease: Lease, invokedAt: number): void {
     const ttlMs = lease.ttlMs;
     lease.onLost((err) => {
+      const notifiedMs = now();
       const state = stateOf(lease);
       // The library's deadline is (newest acknowledged keepalive's send time) + TTL - margin.
       const lastAcked = state === undefined ? invokedAt : state.deadline - state.ttlMs + safetyMarginMs(state.ttlMs);
-      this.recorder.leaseLoss({ client: this.name, leaseId: lease.id, ttlMs, atMs: now(), lastAckedKeepAliveSentMs: lastAcked, reason: `${err.reason}: ${err.message}` });
+      const atMs = err.reason === 'expired' && state !== undefined ? Math.min(state.deadline, notifiedMs) : notifiedMs;
+      this.recorder.leaseLoss({ client: this.name, leaseId: lease.id, ttlMs, atMs, notifiedMs, lastAckedKeepAliveSentMs: lastAcked, reason: `${err.reason}: ${err.message}` });
     });
   }
 
@@ -233,7 +302,8 @@ export class RecordedClient {
     } catch (err) {
       const e = err as Error;
       const error = { code: e.name, message: e.message };
-      const definite = NOT_APPLIED.has(e.name) && !refusalsUnknown && attempts() <= 1;
+      const refused = NOT_APPLIED.has(e.name) || (e.name === 'DeadlineExceededError' && WITHDRAWN.test(e.message));
+      const definite = refused && !refusalsUnknown && attempts() <= 1;
       if (definite) this.recorder.fail(op, error);
       else this.recorder.unknown(op, error);
       return { outcome: definite ? 'fail' : 'unknown', error, op };

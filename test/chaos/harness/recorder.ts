@@ -13,9 +13,9 @@ export const MAX_HISTORY_OPS = 2_000_000;
  *   const op = rec.invoke({ client: 'c1', kind: 'acquire', lock: 'a', leaseId, mode: 'exclusive', wait: false });
  *   rec.ok(op, { token: '42' });     // or rec.fail(op, err) / rec.unknown(op, err)
  *
- * An op that never completes stays `unknown` with completeMs null (its
- * effect may land at any time after invokeMs), which is also what finish()
- * leaves for ops still pending when the run ends.
+ * An op still pending when the run ends stays `unknown` with completeMs
+ * null; one the client gave up on is `unknown` with completeMs set to when
+ * it gave up. Either way its effect may land at any time after invokeMs.
  */
 export class Recorder {
   readonly history: History;
@@ -56,9 +56,15 @@ export class Recorder {
     this.complete(op, 'fail', undefined, error);
   }
 
-  /** unknown: it may or may not have taken effect; completeMs stays null (it may land any time after invoke). */
+  /**
+   * unknown: the client gave up (timed out, connection lost) without knowing
+   * whether it took effect; completeMs is when it gave up, but the effect may
+   * land at any time after invokeMs, also later. An op never completed at all
+   * (still pending when the run ended) keeps completeMs null.
+   */
   unknown(op: Op, error: { code: string; message: string }): void {
     if (op.completeMs !== null || op.error !== undefined) throw new Error(`op ${op.id} completed twice`);
+    op.completeMs = now();
     op.outcome = 'unknown';
     op.error = error;
   }
