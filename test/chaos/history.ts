@@ -90,6 +90,12 @@ export interface LeaseLoss {
   readonly atMs: number;
   readonly lastAckedKeepAliveSentMs: number;
   readonly reason: string;
+  /**
+   * Optional: when the library's loss listeners ran. For an expiry this can be
+   * later than `atMs` (the deadline, from which on every read of the lease's
+   * signal already says lost) when the process's timers ran late.
+   */
+  readonly notifiedMs?: number;
 }
 
 /**

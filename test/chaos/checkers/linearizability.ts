@@ -1,0 +1,402 @@
+import type { CheckResult, History, Op } from '../history.js';
+import { describeOp } from './describe.js';
+import {
+  bindToken,
+  describeModel,
+  EMPTY_MODEL,
+  enqueue,
+  grant,
+  grantableNow,
+  heldBy,
+  isDead,
+  kill,
+  matchGet,
+  modelKey,
+  promote,
+  removeHolder,
+  removeWaiter,
+  settlePromotion,
+  waitingBy,
+  type ModelState,
+} from './lockModel.js';
+
+/**
+ * Checker 1: acquire / release / get are linearizable against the lock model
+ * (lockModel.ts), lock by lock. A Wing–Gong / Lowe style search with
+ * memoisation (as Porcupine does): a depth-first walk over "which op takes
+ * effect next", allowed only when no unfinished op completed before the next
+ * one was invoked, and a memo of every (op statuses, model state) pair already
+ * explored, so each configuration is expanded once. A budget on configurations
+ * makes a pathological history answer "unknown" instead of hanging.
+ *
+ * What each outcome lets the search do:
+ * - ok: takes effect exactly once between invoke and complete. A waiting
+ *   acquire takes effect twice: it joins the queue, and it is granted by
+ *   whatever frees the lock (a release, a withdrawal, an expiry) — both before
+ *   it completes.
+ * - unknown: may take effect at any time after invoke, or never.
+ * - fail: nothing happened, but a refusal still says something: "held" needs
+ *   the lock to be ungrantable for that lease at some point, "lease not
+ *   found" needs the lease gone (or, for a wait, queued and then cancelled
+ *   by the lease's death), and an acquire whose wait ran out may have queued
+ *   and then withdrawn. Other failures carry no claim and are skipped.
+ * - A lease may expire at any moment (its timing is checker 2's business):
+ *   the search may kill any lease on the lock at any step, which drops its
+ *   holds and queued waits and promotes the next waiters.
+ */
+
+export interface LinearizabilityOptions {
+  /** Configurations a lock's search may expand before it answers "unknown". */
+  readonly maxStatesPerLock: number;
+}
+
+export const DEFAULT_MAX_STATES_PER_LOCK = 200_000;
+
+type Role =
+  | 'acquire-ok'
+  | 'acquire-held'
+  | 'acquire-gone'
+  | 'acquire-deadline'
+  | 'acquire-unknown'
+  | 'release-ok'
+  | 'release-unknown'
+  | 'get-ok'
+  | 'revoke-ok';
+
+interface LinOp {
+  readonly op: Op;
+  readonly role: Role;
+  readonly lease: string;
+  readonly invokeMs: number;
+  /** completeMs for ops that must have taken effect; Infinity for unknown ones. */
+  readonly deadlineMs: number;
+  readonly obligated: boolean;
+}
+
+/** Status of each op in a configuration: not yet, queued (a waiting acquire), done. */
+const PENDING = '0';
+const QUEUED = '1';
+const DONE = '2';
+
+interface Config {
+  readonly state: ModelState;
+  readonly status: string;
+}
+
+/** A queued wait may be withdrawn (its wait ran out, or its client went away) unless its op says it was granted or ended by its lease's death. */
+const WITHDRAWABLE: ReadonlySet<Role> = new Set(['acquire-unknown', 'acquire-deadline']);
+
+const HELD_CODE = /held/i;
+const GONE_CODE = /LeaseNotFound|NOT_FOUND/i;
+const DEADLINE_CODE = /Deadline|DEADLINE_EXCEEDED/i;
+
+function roleOf(op: Op): Role | null {
+  const code = op.error?.code ?? '';
+  switch (op.kind) {
+    case 'acquire':
+      if (op.outcome === 'unknown') return 'acquire-unknown';
+      if (op.outcome === 'ok') return op.result?.token === undefined ? null : 'acquire-ok';
+      if (HELD_CODE.test(code)) return 'acquire-held';
+      if (GONE_CODE.test(code)) return 'acquire-gone';
+      if (DEADLINE_CODE.test(code) && op.wait === true) return 'acquire-deadline';
+      return null;
+    case 'release':
+      if (op.token === undefined) return null;
+      return op.outcome === 'ok' ? 'release-ok' : op.outcome === 'unknown' ? 'release-unknown' : null;
+    case 'get':
+      return op.outcome === 'ok' ? 'get-ok' : null;
+    case 'revoke':
+      return op.outcome === 'ok' ? 'revoke-ok' : null;
+    default:
+      return null;
+  }
+}
+
+function toLinOp(op: Op, role: Role): LinOp {
+  const obligated = op.outcome !== 'unknown';
+  return {
+    op,
+    role,
+    lease: op.leaseId ?? '',
+    invokeMs: op.invokeMs,
+    deadlineMs: obligated && op.completeMs !== null ? op.completeMs : Infinity,
+    obligated,
+  };
+}
+
+/** opsByLock splits the history into one sub-history a lock, with the revokes of the leases it saw. */
+function opsByLock(history: History): Map<string, LinOp[]> {
+  const byLock = new Map<string, LinOp[]>();
+  const leasesByLock = new Map<string, Set<string>>();
+  for (const op of history.ops) {
+    if (op.lock === undefined || (op.kind !== 'acquire' && op.kind !== 'release' && op.kind !== 'get')) continue;
+    if (!byLock.has(op.lock)) byLock.set(op.lock, []);
+    if (!leasesByLock.has(op.lock)) leasesByLock.set(op.lock, new Set());
+    const role = roleOf(op);
+    if (role !== null) byLock.get(op.lock)!.push(toLinOp(op, role));
+    if (op.leaseId !== undefined) leasesByLock.get(op.lock)!.add(op.leaseId);
+  }
+  for (const op of history.ops) {
+    const role = roleOf(op);
+    if (role !== 'revoke-ok' || op.leaseId === undefined) continue;
+    for (const [lock, leases] of leasesByLock) if (leases.has(op.leaseId)) byLock.get(lock)!.push(toLinOp(op, role));
+  }
+  for (const ops of byLock.values()) ops.sort((a, b) => a.invokeMs - b.invokeMs || a.op.id - b.op.id);
+  return byLock;
+}
+
+function setStatus(status: string, index: number, value: string): string {
+  return status.slice(0, index) + value + status.slice(index + 1);
+}
+
+/** LockSearch explores one lock's sub-history. */
+class LockSearch {
+  private readonly seen = new Set<string>();
+  private best: Config;
+  private bestDone = -1;
+  explored = 0;
+
+  constructor(
+    private readonly ops: readonly LinOp[],
+    private readonly maxStates: number,
+  ) {
+    this.best = { state: EMPTY_MODEL, status: PENDING.repeat(ops.length) };
+  }
+
+  /** run answers 'ok', 'violation' (see `best`) or 'unknown' (budget exhausted). */
+  run(): 'ok' | 'violation' | 'unknown' {
+    const start: Config = { state: EMPTY_MODEL, status: PENDING.repeat(this.ops.length) };
+    const stack: Config[] = [start];
+    this.seen.add(this.key(start));
+    while (stack.length > 0) {
+      const config = stack.pop()!;
+      if (++this.explored > this.maxStates) return 'unknown';
+      this.noteProgress(config);
+      if (this.finished(config)) return 'ok';
+      const next = this.successors(config);
+      // Push in reverse so the first successor (the earliest op) is explored first.
+      for (let i = next.length - 1; i >= 0; i--) {
+        const key = this.key(next[i]!);
+        if (this.seen.has(key)) continue;
+        this.seen.add(key);
+        stack.push(next[i]!);
+      }
+    }
+    return 'violation';
+  }
+
+  /** explain names the op the deepest attempt could not place, and the model it met. */
+  explain(history: History, lock: string): string {
+    const { status, state } = this.best;
+    let stuck: LinOp | undefined;
+    for (let i = 0; i < this.ops.length; i++) {
+      const op = this.ops[i]!;
+      if (op.obligated && status[i] !== DONE && (stuck === undefined || op.deadlineMs < stuck.deadlineMs)) stuck = op;
+    }
+    const what = stuck === undefined ? 'no op' : describeOp(history, stuck.op);
+    return `lock ${JSON.stringify(lock)}: not linearizable; no order of effects explains ${what}; the furthest order reached (${this.bestDone} ops placed) left the lock at: ${describeModel(state)}`;
+  }
+
+  /**
+   * key identifies a configuration for the memo. An op of unknown outcome
+   * whose lease is gone in this state can never take effect any more, so
+   * whether it did earlier leaves no trace beyond the model state: its status
+   * is folded to one value, which merges configurations that differ only
+   * there (the bulk of the states in histories with many timeouts and lapsed
+   * leases).
+   */
+  private key(config: Config): string {
+    let status = '';
+    for (let i = 0; i < this.ops.length; i++) {
+      const op = this.ops[i]!;
+      status += !op.obligated && isDead(config.state, op.lease) ? 'x' : config.status[i];
+    }
+    return `${status}#${modelKey(config.state)}`;
+  }
+
+  private noteProgress(config: Config): void {
+    let done = 0;
+    for (let i = 0; i < this.ops.length; i++) if (this.ops[i]!.obligated && config.status[i] === DONE) done++;
+    if (done > this.bestDone) {
+      this.bestDone = done;
+      this.best = config;
+    }
+  }
+
+  private finished(config: Config): boolean {
+    return this.ops.every((op, i) => !op.obligated || config.status[i] === DONE);
+  }
+
+  private successors(config: Config): Config[] {
+    let frontierMs = Infinity;
+    for (let i = 0; i < this.ops.length; i++) {
+      const op = this.ops[i]!;
+      if (op.obligated && config.status[i] !== DONE && op.deadlineMs < frontierMs) frontierMs = op.deadlineMs;
+    }
+    const out: Config[] = [];
+    for (let i = 0; i < this.ops.length && this.ops[i]!.invokeMs <= frontierMs; i++) {
+      if (config.status[i] === PENDING) this.apply(config, i, out);
+      else if (config.status[i] === QUEUED && WITHDRAWABLE.has(this.ops[i]!.role)) this.withdraw(config, i, out);
+    }
+    for (const lease of this.mortalLeases(config, frontierMs)) {
+      const killed = this.removeLease(config.state, config.status, lease);
+      const after = killed === null ? null : this.promoteAfter(killed.state, killed.status);
+      if (after !== null) out.push(after);
+    }
+    return out;
+  }
+
+  /** mortalLeases: the leases whose expiry could matter now (on the lock, or needed gone by a refusal). */
+  private mortalLeases(config: Config, frontierMs: number): string[] {
+    const leases = new Set<string>();
+    for (const h of config.state.holders) leases.add(h.lease);
+    for (const w of config.state.waiters) leases.add(w.lease);
+    for (let i = 0; i < this.ops.length && this.ops[i]!.invokeMs <= frontierMs; i++) {
+      if (config.status[i] === PENDING && this.ops[i]!.role === 'acquire-gone') leases.add(this.ops[i]!.lease);
+    }
+    return [...leases].filter((lease) => !isDead(config.state, lease)).sort();
+  }
+
+  /** removeLease kills a lease; its queued acquire ends ungranted (told "lease not found"; fatal for one that reported a grant). */
+  private removeLease(state: ModelState, status: string, lease: string): Config | null {
+    const waiter = waitingBy(state, lease);
+    if (waiter !== undefined) {
+      if (this.ops[waiter.opIndex]!.role === 'acquire-ok') return null;
+      status = setStatus(status, waiter.opIndex, DONE);
+    }
+    return { state: kill(state, lease), status };
+  }
+
+  /**
+   * promoteAfter grants whatever a removal made grantable and settles the
+   * promoted acquires: those that reported a grant must agree on one token
+   * above every earlier one; one that reported failure rules the branch out.
+   */
+  private promoteAfter(state: ModelState, status: string): Config | null {
+    const promotion = promote(state);
+    let token: bigint | null = null;
+    for (const waiter of promotion.promoted) {
+      const op = this.ops[waiter.opIndex]!;
+      if (op.role === 'acquire-deadline' || op.role === 'acquire-gone') return null;
+      status = setStatus(status, waiter.opIndex, DONE);
+      if (op.role !== 'acquire-ok') continue;
+      const told = BigInt(op.op.result!.token!);
+      if (token !== null && told !== token) return null;
+      if (told <= state.lastToken) return null;
+      token = told;
+    }
+    return { state: settlePromotion(promotion, token), status };
+  }
+
+  private withdraw(config: Config, i: number, out: Config[]): void {
+    const lease = this.ops[i]!.lease;
+    const after = this.promoteAfter(removeWaiter(config.state, lease), setStatus(config.status, i, DONE));
+    if (after !== null) out.push(after);
+  }
+
+  private apply(config: Config, i: number, out: Config[]): void {
+    const { state, status } = config;
+    const linOp = this.ops[i]!;
+    const { op, lease } = linOp;
+    const mode = op.mode ?? 'exclusive';
+    const done = (next: ModelState): void => void out.push({ state: next, status: setStatus(status, i, DONE) });
+    const queued = (next: ModelState): void => void out.push({ state: next, status: setStatus(status, i, QUEUED) });
+    const dead = isDead(state, lease);
+    const holder = heldBy(state, lease);
+    const waiter = waitingBy(state, lease);
+    switch (linOp.role) {
+      case 'acquire-ok': {
+        if (dead) return;
+        const token = BigInt(op.result!.token!);
+        if (holder !== undefined) {
+          if (holder.mode !== mode) return;
+          const bound = bindToken(state, lease, token);
+          if (bound !== null) done(bound);
+          return;
+        }
+        if (waiter !== undefined) {
+          // A retry of an acquire whose own reply was lost: it takes over that wait.
+          if (this.ops[waiter.opIndex]!.role !== 'acquire-unknown' || waiter.mode !== mode) return;
+          const reordered = { ...state, waiters: state.waiters.map((w) => (w.lease === lease ? { ...w, opIndex: i } : w)) };
+          out.push({ state: reordered, status: setStatus(setStatus(status, waiter.opIndex, DONE), i, QUEUED) });
+          return;
+        }
+        if (grantableNow(state, mode)) {
+          // existing=true here is a retry inside this same op whose first attempt was granted.
+          if (token <= state.lastToken) return;
+          done(grant(state, lease, mode, token));
+        } else if (op.wait === true) {
+          queued(enqueue(state, lease, mode, i));
+        }
+        return;
+      }
+      case 'acquire-held':
+        if (!dead && holder === undefined && waiter === undefined && !grantableNow(state, mode)) done(state);
+        return;
+      case 'acquire-gone':
+        // Gone already, or (a wait) queued and then cancelled when its lease died: see removeLease.
+        if (dead) done(state);
+        else if (op.wait === true && holder === undefined && waiter === undefined && !grantableNow(state, mode)) queued(enqueue(state, lease, mode, i));
+        return;
+      case 'acquire-deadline':
+        done(state);
+        if (!dead && holder === undefined && waiter === undefined && !grantableNow(state, mode)) queued(enqueue(state, lease, mode, i));
+        return;
+      case 'acquire-unknown':
+        if (dead || holder !== undefined || waiter !== undefined) return;
+        if (grantableNow(state, mode)) done(grant(state, lease, mode, null));
+        else if (op.wait === true) queued(enqueue(state, lease, mode, i));
+        return;
+      case 'release-ok':
+      case 'release-unknown': {
+        if (dead || holder === undefined) return;
+        const bound = bindToken(state, lease, BigInt(op.token!));
+        if (bound === null) return;
+        const after = this.promoteAfter(removeHolder(bound, lease), setStatus(status, i, DONE));
+        if (after !== null) out.push(after);
+        return;
+      }
+      case 'get-ok': {
+        const matched = matchGet(state, op);
+        if (matched !== null) done(matched);
+        return;
+      }
+      case 'revoke-ok': {
+        // The harness counts revoking a lease that is already gone as success.
+        if (dead) return done(state);
+        const killed = this.removeLease(state, setStatus(status, i, DONE), lease);
+        const after = killed === null ? null : this.promoteAfter(killed.state, killed.status);
+        if (after !== null) out.push(after);
+        return;
+      }
+    }
+  }
+}
+
+export function checkLinearizability(history: History, options: Partial<LinearizabilityOptions> = {}): CheckResult {
+  const maxStates = options.maxStatesPerLock ?? DEFAULT_MAX_STATES_PER_LOCK;
+  const violations: string[] = [];
+  let explored = 0;
+  let opsChecked = 0;
+  let unknownLocks = 0;
+  const byLock = opsByLock(history);
+  for (const [lock, ops] of [...byLock].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const search = new LockSearch(ops, maxStates);
+    const verdict = search.run();
+    explored += search.explored;
+    opsChecked += ops.length;
+    if (verdict === 'violation') violations.push(search.explain(history, lock));
+    if (verdict === 'unknown') {
+      unknownLocks++;
+      violations.push(
+        `lock ${JSON.stringify(lock)}: unknown: search budget exceeded (${maxStates} configurations over ${ops.length} ops); neither verified nor refuted`,
+      );
+    }
+  }
+  return {
+    checker: 'linearizability',
+    ok: violations.length === 0,
+    violations,
+    stats: { locks: byLock.size, opsChecked, statesExplored: explored, unknownLocks },
+  };
+}

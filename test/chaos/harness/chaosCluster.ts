@@ -1,0 +1,683 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Connection } from '../../../src/client/connection.js';
+import { connect, type RaftlockClient } from '../../../src/client/index.js';
+import type { StatusResponse } from '../../../src/client/protocol.js';
+import { maxElectionTimeoutMs, type TimingConfig } from '../../../src/node/clusterConfig.js';
+import { freePorts } from '../../support/freePorts.js';
+import type { FinalState, HolderView } from '../history.js';
+import { describeMode, FaultProxy, PASS, type LinkMode } from './faultProxy.js';
+import { trackLocalSockets } from './localSockets.js';
+import { now, Recorder } from './recorder.js';
+
+/**
+ * ChaosCluster: a cluster of real `raftlock node` processes on 127.0.0.1
+ * where every path between two processes runs through a FaultProxy the
+ * harness controls.
+ *
+ * Wiring (node ids n1..nN; i, j nodes; c a workload client):
+ * - raft i->j: node i's config names proxy raft(i->j) as j's peerAddress. The
+ *   transport opens one stream per directed link, so raft(i->j) carries
+ *   exactly the messages i sends j; j's messages to i use raft(j->i).
+ * - fwd i->j: node i's config names proxy fwd(i->j) as j's clientAddress, so
+ *   a follower forwarding a call to leader j crosses a fault point too. The
+ *   forwarding proxies refuse connections from the harness process (see
+ *   localSockets.ts): clients must not bypass their own proxies by
+ *   following a leader hint.
+ * - client c->j: each workload client gets its own proxy to every node's
+ *   real client port (clientEndpoints), so one client can be cut off alone.
+ *
+ * A directed link i->j (cut, blackhole, latency) sets raft(i->j) and
+ * fwd(i->j) together: everything i initiates towards j. "Both ways" sets
+ * j->i as well. Every fault and process action is recorded as a
+ * NemesisEvent in the run's Recorder.
+ *
+ *   const c = await ChaosCluster.start({ nodes: 3, recorder });
+ *   try {
+ *     const leader = await c.leader();
+ *     c.isolate(leader);            // both ways, refuse
+ *     await sleep(2_000);
+ *     c.healNetwork();
+ *     const history = await c.finish(['lock-a']);   // final heal, restart all, read back
+ *   } finally {
+ *     await c.destroy();
+ *   }
+ */
+
+export const REPO = join(import.meta.dirname, '..', '..', '..');
+const SCRIPT = join(REPO, 'scripts', 'raftlock.mjs');
+
+/** CHAOS_TIMING: ticks of 20 ms, elections in 200-400 ms, heartbeats every 40 ms. */
+export const CHAOS_TIMING: TimingConfig = Object.freeze({ tickMs: 20, electionTicks: 10, heartbeatTicks: 2 });
+/** CHAOS_MIN_TTL_MS: the config requires TTL >= the longest election timeout (400 ms here). */
+export const CHAOS_MIN_TTL_MS = 500;
+
+export interface ChaosClusterOptions {
+  readonly nodes: 3 | 5;
+  readonly recorder: Recorder;
+  readonly timing?: TimingConfig;
+  /** logLevel of the nodes (default 'info'); their logs go to `<dir>/<id>.log`. */
+  readonly logLevel?: string;
+  /** leaderTimeoutMs bounds the wait for the first leader (default 30 s). */
+  readonly leaderTimeoutMs?: number;
+  /** snapshotEveryEntries: take snapshots often to exercise them under faults (default 2000). */
+  readonly snapshotEveryEntries?: number;
+}
+
+/** NodeStatus: one node's answer to Cluster.Status. */
+export interface NodeStatus {
+  readonly id: string;
+  readonly role: string;
+  readonly term: number;
+  readonly leader: string;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+}
+
+interface NodeProc {
+  readonly id: string;
+  readonly clientAddress: string;
+  readonly peerAddress: string;
+  readonly configPath: string;
+  readonly logPath: string;
+  proc: ChildProcess | null;
+  exited: Promise<void> | null;
+  alive: boolean;
+  paused: boolean;
+  starts: number;
+}
+
+/** Every pid any ChaosCluster spawned in this process and not yet seen exit: killed if the process exits. */
+const livePids = new Set<number>();
+process.on('exit', () => {
+  for (const pid of livePids) {
+    try {
+      process.kill(pid, 'SIGCONT');
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+const START_MARK = '===== chaos harness: start';
+
+/**
+ * START_TIMEOUT_MS bounds a node's start until it answers Status. Generous:
+ * on a loaded 2-core machine a node's start (tsx, gRPC, LevelDB) has taken
+ * close to 20 s.
+ */
+const START_TIMEOUT_MS = 90_000;
+
+export class ChaosCluster {
+  readonly ids: readonly string[];
+  readonly recorder: Recorder;
+  readonly timing: TimingConfig;
+  private readonly nodes = new Map<string, NodeProc>();
+  /** raft(i->j) and fwd(i->j) proxies, by "i->j". */
+  private readonly raftProxies = new Map<string, FaultProxy>();
+  private readonly fwdProxies = new Map<string, FaultProxy>();
+  /** Per workload client: its proxy to each node, by node id. */
+  private readonly clientProxies = new Map<string, Map<string, FaultProxy>>();
+  private readonly admin: Connection;
+  private admins: RaftlockClient | null = null;
+  private servedAgainMs: number | null = null;
+  private observer: NodeJS.Timeout | null = null;
+  private readonly lastSeen = new Map<string, string>();
+  private destroyed = false;
+
+  private constructor(readonly dir: string, ids: readonly string[], recorder: Recorder, timing: TimingConfig) {
+    this.ids = ids;
+    this.recorder = recorder;
+    this.timing = timing;
+    this.admin = new Connection({ endpoints: [], attemptTimeoutMs: 1_000, requestTimeoutMs: 1_000, backoff: { initialMs: 25, maxMs: 200, multiplier: 2 }, discoverMembers: false });
+  }
+
+  /**
+   * start picks ports, opens every proxy, writes one config per node (its own
+   * listeners real, everyone else's behind its proxies), spawns the nodes and
+   * waits (bounded) for a leader. On failure everything started is destroyed.
+   */
+  static async start(options: ChaosClusterOptions): Promise<ChaosCluster> {
+    trackLocalSockets();
+    const size = options.nodes;
+    if (size !== 3 && size !== 5) throw new Error(`nodes must be 3 or 5, got ${String(size)}`);
+    const timing = options.timing ?? CHAOS_TIMING;
+    const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
+    // A port picked for a node can be taken by another process before the node binds it:
+    // a start that fails with EADDRINUSE is retried from scratch with new ports (bounded).
+    for (let attempt = 1; ; attempt++) {
+      const dir = mkdtempSync(join(tmpdir(), 'raftlock-chaos-'));
+      const cluster = new ChaosCluster(dir, ids, options.recorder, timing);
+      try {
+        await cluster.setUp(options);
+        await cluster.leader({ timeoutMs: options.leaderTimeoutMs ?? 60_000 });
+        return cluster;
+      } catch (err) {
+        const clash = ids.some((id) => cluster.nodes.has(id) && /EADDRINUSE/.test(cluster.logs(id)));
+        await cluster.destroy();
+        if (!clash || attempt >= 3) throw err;
+        process.stderr.write(`chaos harness: a node's port was taken before it bound it; starting again with new ports (attempt ${attempt + 1})\n`);
+      }
+    }
+  }
+
+  /** electionTimeoutMs: the longest election timeout of the run's timing. */
+  get electionTimeoutMs(): number {
+    return maxElectionTimeoutMs(this.timing);
+  }
+
+  // ================================================================ network faults
+
+  /**
+   * setLink puts the directed link from->to (raft and forwarding proxies) in
+   * `mode`; with `bothWays` also to->from. Recorded as a nemesis event.
+   */
+  setLink(from: string, to: string, mode: LinkMode, o: { bothWays?: boolean } = {}): void {
+    this.applyLink(from, to, mode);
+    if (o.bothWays === true) this.applyLink(to, from, mode);
+    this.recorder.nemesis(mode.kind === 'pass' ? 'heal' : mode.kind === 'latency' ? 'latency' : 'partition', `${from}${o.bothWays === true ? '<->' : '->'}${to} ${describeMode(mode)}`, [from, to]);
+  }
+
+  /** cut: refuse (default) or black-hole the link from->to, one way unless bothWays. */
+  cut(from: string, to: string, o: { bothWays?: boolean; blackhole?: boolean } = {}): void {
+    this.setLink(from, to, o.blackhole === true ? { kind: 'blackhole' } : { kind: 'refuse' }, o);
+  }
+
+  /** latency delays what `from` sends `to` by delayMs (one way unless bothWays). */
+  latency(from: string, to: string, delayMs: number, o: { bothWays?: boolean } = {}): void {
+    this.setLink(from, to, { kind: 'latency', delayMs }, o);
+  }
+
+  /**
+   * partition: every link between nodes of different groups in `mode`
+   * (refuse by default), both ways; links inside a group pass. Nodes in no
+   * group are cut from everyone.
+   */
+  partition(groups: readonly (readonly string[])[], mode: LinkMode = { kind: 'refuse' }): void {
+    const groupOf = new Map<string, number>();
+    groups.forEach((g, k) => g.forEach((id) => groupOf.set(id, k)));
+    this.topology((a, b) => groupOf.has(a) && groupOf.get(a) === groupOf.get(b), mode, `groups ${groups.map((g) => `[${g.join(',')}]`).join(' ')}`);
+  }
+
+  /** isolate cuts `id` from every other node, both ways. */
+  isolate(id: string, mode: LinkMode = { kind: 'refuse' }): void {
+    this.topology((a, b) => a !== id && b !== id, mode, `isolate ${id}`);
+  }
+
+  /**
+   * topology: the directed link a->b passes when canReach(a, b), else is in
+   * `mode` — the general form of partitions, bridges and rings.
+   */
+  topology(canReach: (from: string, to: string) => boolean, mode: LinkMode = { kind: 'refuse' }, label = 'topology'): void {
+    const cut: string[] = [];
+    for (const a of this.ids) {
+      for (const b of this.ids) {
+        if (a === b) continue;
+        const reach = canReach(a, b);
+        this.applyLink(a, b, reach ? PASS : mode);
+        if (!reach) cut.push(`${a}->${b}`);
+      }
+    }
+    this.recorder.nemesis('partition', `${label}: ${describeMode(mode)} ${cut.join(' ')}`, this.ids);
+  }
+
+  /** healNetwork puts every node-to-node link back to pass. */
+  healNetwork(): void {
+    for (const p of [...this.raftProxies.values(), ...this.fwdProxies.values()]) p.setMode(PASS);
+    this.recorder.nemesis('heal', 'every node link passes', this.ids);
+  }
+
+  /** linkMode reports the mode of the directed raft link from->to. */
+  linkMode(from: string, to: string): LinkMode {
+    return this.proxy(this.raftProxies, from, to).mode;
+  }
+
+  // ================================================================ clients' paths
+
+  /**
+   * clientEndpoints opens (once per name) a proxy from client `name` to every
+   * node and returns their addresses, for `connect({ endpoints })`. Use with
+   * `discoverMembers: false` so the client never learns the nodes' other
+   * addresses (RecordedClient does this).
+   */
+  async clientEndpoints(name: string): Promise<string[]> {
+    let proxies = this.clientProxies.get(name);
+    if (proxies === undefined) {
+      proxies = new Map();
+      this.clientProxies.set(name, proxies);
+      for (const id of this.ids) {
+        const p = new FaultProxy({ name: `client ${name}->${id}`, target: this.node(id).clientAddress });
+        await p.listen();
+        proxies.set(id, p);
+      }
+    }
+    return this.ids.map((id) => proxies.get(id)!.address);
+  }
+
+  /**
+   * cutClient puts client `name`'s path to the given nodes (default: all) in
+   * `mode` (refuse by default; blackhole to look like a silent network).
+   */
+  cutClient(name: string, mode: LinkMode = { kind: 'refuse' }, nodes: readonly string[] = this.ids): void {
+    const proxies = this.clientProxies.get(name);
+    if (proxies === undefined) throw new Error(`no client ${name}: create it with clientEndpoints(name) first`);
+    for (const id of nodes) proxies.get(id)!.setMode(mode);
+    this.recorder.nemesis(mode.kind === 'pass' ? 'heal-client' : 'cut-client', `client ${name} -> ${nodes.join(',')} ${describeMode(mode)}`, nodes);
+  }
+
+  /** healClient lets client `name` reach every node again. */
+  healClient(name: string): void {
+    this.cutClient(name, PASS);
+  }
+
+  /** healClients lets every client reach every node. */
+  healClients(): void {
+    for (const proxies of this.clientProxies.values()) for (const p of proxies.values()) p.setMode(PASS);
+    this.recorder.nemesis('heal-client', 'every client reaches every node', this.ids);
+  }
+
+  // ================================================================ processes
+
+  /** kill SIGKILLs a running node and waits for it to exit. */
+  async kill(id: string): Promise<void> {
+    const n = this.node(id);
+    if (!n.alive || n.proc === null) throw new Error(`kill ${id}: it is not running`);
+    this.recorder.nemesis('kill', `SIGKILL ${id} (pid ${n.proc.pid})`, [id]);
+    n.proc.kill('SIGKILL');
+    await n.exited;
+    n.paused = false;
+  }
+
+  /** killAll SIGKILLs every running node at once and waits for them to exit. */
+  async killAll(): Promise<void> {
+    const running = [...this.nodes.values()].filter((n) => n.alive);
+    this.recorder.nemesis('kill', `SIGKILL ${running.map((n) => n.id).join(',')}`, running.map((n) => n.id));
+    for (const n of running) n.proc?.kill('SIGKILL');
+    await Promise.all(running.map((n) => n.exited));
+    for (const n of running) n.paused = false;
+  }
+
+  /** restart starts a node that is not running (SIGKILLs it first if it is) from its data dir; waits until it answers Status. */
+  async restart(id: string, timeoutMs = START_TIMEOUT_MS): Promise<void> {
+    const n = this.node(id);
+    if (n.alive) await this.kill(id);
+    this.recorder.nemesis('restart', `start ${id}`, [id]);
+    this.spawn(n);
+    await this.waitServing(id, timeoutMs);
+  }
+
+  /** restartAll starts every node that is not running (in parallel). */
+  async restartAll(timeoutMs = START_TIMEOUT_MS): Promise<void> {
+    await Promise.all(this.ids.filter((id) => !this.node(id).alive).map((id) => this.restart(id, timeoutMs)));
+  }
+
+  /** pause SIGSTOPs a running node (its sockets stay open, it answers nothing). */
+  pause(id: string): void {
+    const n = this.node(id);
+    if (!n.alive || n.proc === null) throw new Error(`pause ${id}: it is not running`);
+    n.proc.kill('SIGSTOP');
+    n.paused = true;
+    this.recorder.nemesis('pause', `SIGSTOP ${id}`, [id]);
+  }
+
+  /** resume SIGCONTs a paused node. */
+  resume(id: string): void {
+    const n = this.node(id);
+    if (!n.alive || n.proc === null) throw new Error(`resume ${id}: it is not running`);
+    n.proc.kill('SIGCONT');
+    n.paused = false;
+    this.recorder.nemesis('resume', `SIGCONT ${id}`, [id]);
+  }
+
+  isRunning(id: string): boolean {
+    return this.node(id).alive;
+  }
+
+  isPaused(id: string): boolean {
+    return this.node(id).paused;
+  }
+
+  pid(id: string): number | null {
+    return this.node(id).proc?.pid ?? null;
+  }
+
+  // ================================================================ status
+
+  /** status asks one node directly (no proxy, no fault) for Cluster.Status. */
+  async status(id: string, timeoutMs = 500): Promise<NodeStatus> {
+    const s = await this.admin.statusOf(this.node(id).clientAddress, timeoutMs);
+    return parseStatus(s);
+  }
+
+  /** statuses: every running, unpaused node that answers. */
+  async statuses(timeoutMs = 500): Promise<Map<string, NodeStatus>> {
+    const out = new Map<string, NodeStatus>();
+    await Promise.all(
+      this.ids
+        .filter((id) => this.node(id).alive && !this.node(id).paused)
+        .map(async (id) => {
+          try {
+            out.set(id, await this.status(id, timeoutMs));
+          } catch {
+            // not answering: left out
+          }
+        }),
+    );
+    return out;
+  }
+
+  /**
+   * currentLeader: the node a majority of the cluster (itself included)
+   * names leader in its term, right now, or null. Partitions make "the
+   * leader" a matter of opinion; this is the one that can commit.
+   */
+  async currentLeader(): Promise<string | null> {
+    const all = await this.statuses();
+    for (const s of all.values()) {
+      if (s.role !== 'leader') continue;
+      const agree = [...all.values()].filter((o) => o.leader === s.id && o.term === s.term).length;
+      if (agree > this.ids.length / 2) return s.id;
+    }
+    return null;
+  }
+
+  /** leader waits (bounded) for currentLeader to name one, optionally other than `notId`. */
+  async leader(o: { timeoutMs?: number; notId?: string } = {}): Promise<string> {
+    const timeoutMs = o.timeoutMs ?? 20_000;
+    const deadline = now() + timeoutMs;
+    for (;;) {
+      const id = await this.currentLeader();
+      if (id !== null && id !== o.notId) return id;
+      if (now() >= deadline) {
+        const all = await this.statuses();
+        const seen = [...all.values()].map((s) => `${s.id}:${s.role}@${s.term}(leader ${s.leader || '-'})`).join(' ') || 'no node answered';
+        throw new Error(`no leader${o.notId !== undefined ? ` other than ${o.notId}` : ''} within ${timeoutMs} ms; statuses: ${seen}`);
+      }
+      await sleep(50);
+    }
+  }
+
+  /**
+   * observe polls every node's Status every intervalMs and records a
+   * NodeObservation whenever a node's role, term, leader or up/down changes
+   * (for the timeline). Stopped by finish() and destroy().
+   */
+  observe(intervalMs = 250): void {
+    if (this.observer !== null) return;
+    let busy = false;
+    this.observer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void this.pollOnce().finally(() => {
+        busy = false;
+      });
+    }, intervalMs);
+  }
+
+  stopObserving(): void {
+    if (this.observer !== null) clearInterval(this.observer);
+    this.observer = null;
+  }
+
+  // ================================================================ end of a run
+
+  /**
+   * heal ends every fault: every link and client path passes, paused nodes
+   * resume, dead ones start (history.healedMs is stamped once they answer
+   * Status); then it waits (bounded, 60 s) for the cluster to serve a
+   * linearizable read and keeps that time as FinalState.servedAgainMs.
+   */
+  async heal(): Promise<void> {
+    this.healNetwork();
+    this.healClients();
+    for (const id of this.ids) if (this.node(id).paused) this.resume(id);
+    await this.restartAll();
+    this.recorder.markHealed();
+    this.servedAgainMs = await this.probeServing(60_000);
+  }
+
+  /**
+   * finish ends a run: heal() (unless already done: skipHeal), then SIGKILL
+   * and restart every node from its data dir, wait for them, and read back
+   * the FinalState (every lease, and the given locks) directly from the
+   * cluster. Returns the finished History. Stop the workload clients between
+   * heal() and finish() so their pending ops can complete (runChaos does).
+   */
+  async finish(lockNames: readonly string[], o: { skipHeal?: boolean } = {}): Promise<ReturnType<Recorder['finish']>> {
+    if (o.skipHeal !== true || this.recorder.history.healedMs === null) await this.heal();
+    await this.killAll();
+    for (const id of this.ids) {
+      this.recorder.nemesis('restart', `final restart of ${id}`, [id]);
+      this.spawn(this.node(id));
+    }
+    await Promise.all(this.ids.map((id) => this.waitServing(id, START_TIMEOUT_MS)));
+    const final = await this.readFinalState(lockNames);
+    this.recorder.setFinal(final);
+    this.stopObserving();
+    return this.recorder.finish();
+  }
+
+  /**
+   * readFinalState: leases and locks as the cluster answers them now
+   * (waiting, bounded, until it serves); servedAgainMs is the time heal()
+   * measured, or now if heal() was not called.
+   */
+  async readFinalState(lockNames: readonly string[]): Promise<FinalState> {
+    const client = await this.adminClient();
+    const servedNowMs = await this.probeServing(60_000);
+    const leases = (await client.leases()).map((l) => ({ leaseId: l.id, ttlMs: l.ttlMs }));
+    const locks: Record<string, { holders: HolderView[]; waiters: string[] }> = {};
+    for (const name of lockNames) {
+      const s = await client.get(name);
+      locks[name] = {
+        holders: s.holders.map((h) => ({ leaseId: h.leaseId, token: h.token.toString(), mode: h.mode })),
+        waiters: s.waiters.map((w) => w.leaseId),
+      };
+    }
+    return { atMs: now(), leases, locks, servedAgainMs: this.servedAgainMs ?? servedNowMs };
+  }
+
+  /** probeServing: when (run clock) the cluster first answers a linearizable Get, polling every 50 ms; throws after timeoutMs. */
+  async probeServing(timeoutMs: number): Promise<number> {
+    const client = await this.adminClient();
+    const deadline = now() + timeoutMs;
+    let lastErr = '';
+    while (now() < deadline) {
+      try {
+        await client.get('chaos-probe');
+        return now();
+      } catch (err) {
+        lastErr = (err as Error).message;
+        await sleep(50);
+      }
+    }
+    throw new Error(`the cluster did not serve a linearizable read within ${timeoutMs} ms: ${lastErr}`);
+  }
+
+  /** adminClient: a library client straight to the nodes' real client ports (no fault point), for probes and read-back. */
+  private async adminClient(): Promise<RaftlockClient> {
+    if (this.admins === null) {
+      this.admins = await connect({ endpoints: this.ids.map((id) => this.node(id).clientAddress), discoverMembers: false, requestTimeoutMs: 2_000, attemptTimeoutMs: 500, connectTimeoutMs: 30_000 });
+    }
+    return this.admins;
+  }
+
+  // ================================================================ logs and cleanup
+
+  /** logs: a node's whole log (every start). */
+  logs(id: string): string {
+    const path = this.node(id).logPath;
+    return existsSync(path) ? readFileSync(path, 'utf8') : '';
+  }
+
+  /** describe: the tail of every node's log and the state of every proxy, for a failure report. */
+  describe(lines = 30): string {
+    const parts = [`\n===== chaos cluster in ${this.dir} =====\n`];
+    for (const id of this.ids) {
+      const n = this.node(id);
+      const tail = this.logs(id).split('\n').slice(-lines - 1).map((l) => (l.length > 400 ? `${l.slice(0, 400)}...` : l));
+      parts.push(`----- ${id} ${n.alive ? `running pid ${n.proc?.pid}${n.paused ? ' (paused)' : ''}` : 'down'}; last ${lines} log lines:\n${tail.join('\n')}\n`);
+    }
+    return parts.join('');
+  }
+
+  /** destroy SIGKILLs every node, closes every proxy and client, removes the temp dir (unless keepDir). */
+  async destroy(o: { keepDir?: boolean } = {}): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.stopObserving();
+    const running = [...this.nodes.values()].filter((n) => n.alive);
+    for (const n of running) {
+      n.proc?.kill('SIGCONT');
+      n.proc?.kill('SIGKILL');
+    }
+    await Promise.all(running.map((n) => Promise.race([n.exited, sleep(5_000)])));
+    await this.admins?.close().catch(() => undefined);
+    this.admin.close();
+    const proxies = [...this.raftProxies.values(), ...this.fwdProxies.values(), ...[...this.clientProxies.values()].flatMap((m) => [...m.values()])];
+    await Promise.all(proxies.map((p) => p.close()));
+    if (o.keepDir !== true) await rm(this.dir, { recursive: true, force: true, maxRetries: 3 });
+  }
+
+  // ================================================================ internals
+
+  private async setUp(options: ChaosClusterOptions): Promise<void> {
+    // Proxies first (bound, so the port picking below cannot hand out theirs), targets once the ports are picked.
+    for (const a of this.ids) {
+      for (const b of this.ids) {
+        if (a === b) continue;
+        const raft = new FaultProxy({ name: `raft ${a}->${b}`, target: '127.0.0.1:1' });
+        const fwd = new FaultProxy({ name: `fwd ${a}->${b}`, target: '127.0.0.1:1', refuseOwnProcess: true });
+        this.raftProxies.set(`${a}->${b}`, raft);
+        this.fwdProxies.set(`${a}->${b}`, fwd);
+        await raft.listen();
+        await fwd.listen();
+      }
+    }
+    const ports = await freePorts(2 * this.ids.length);
+    const real = new Map(this.ids.map((id, k) => [id, { client: `127.0.0.1:${ports[2 * k]}`, peer: `127.0.0.1:${ports[2 * k + 1]}` }] as const));
+    for (const a of this.ids) {
+      for (const b of this.ids) {
+        if (a === b) continue;
+        this.raftProxies.get(`${a}->${b}`)!.setTarget(real.get(b)!.peer);
+        this.fwdProxies.get(`${a}->${b}`)!.setTarget(real.get(b)!.client);
+      }
+    }
+    for (const id of this.ids) {
+      const config = {
+        clusterId: 'raftlock-chaos',
+        nodes: this.ids.map((other) => ({
+          id: other,
+          clientAddress: other === id ? real.get(id)!.client : this.fwdProxies.get(`${id}->${other}`)!.address,
+          peerAddress: other === id ? real.get(id)!.peer : this.raftProxies.get(`${id}->${other}`)!.address,
+          dataDir: join(this.dir, 'data', other),
+        })),
+        timing: this.timing,
+        snapshot: { everyEntries: options.snapshotEveryEntries ?? 2_000, trailingEntries: Math.floor((options.snapshotEveryEntries ?? 2_000) / 4) },
+        limits: { minTtlMs: Math.max(CHAOS_MIN_TTL_MS, maxElectionTimeoutMs(this.timing)) },
+        logLevel: options.logLevel ?? 'info',
+      };
+      const configPath = join(this.dir, `cluster-${id}.json`);
+      writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
+      const r = real.get(id)!;
+      this.nodes.set(id, { id, clientAddress: r.client, peerAddress: r.peer, configPath, logPath: join(this.dir, `${id}.log`), proc: null, exited: null, alive: false, paused: false, starts: 0 });
+    }
+    for (const id of this.ids) this.spawn(this.node(id));
+    await Promise.all(this.ids.map((id) => this.waitServing(id, START_TIMEOUT_MS)));
+    this.lastSeen.clear();
+  }
+
+  private applyLink(from: string, to: string, mode: LinkMode): void {
+    this.proxy(this.raftProxies, from, to).setMode(mode);
+    this.proxy(this.fwdProxies, from, to).setMode(mode);
+  }
+
+  private proxy(map: Map<string, FaultProxy>, from: string, to: string): FaultProxy {
+    const p = map.get(`${from}->${to}`);
+    if (p === undefined) throw new Error(`no link ${from}->${to}; nodes are ${this.ids.join(', ')} (and a node has no link to itself)`);
+    return p;
+  }
+
+  private node(id: string): NodeProc {
+    const n = this.nodes.get(id);
+    if (n === undefined) throw new Error(`unknown node ${id}; nodes are ${this.ids.join(', ')}`);
+    return n;
+  }
+
+  private spawn(n: NodeProc): void {
+    if (this.destroyed) throw new Error('the cluster was destroyed');
+    if (n.alive) throw new Error(`spawn ${n.id}: already running`);
+    n.starts++;
+    const fd = openSync(n.logPath, 'a');
+    writeSync(fd, `${START_MARK} #${n.starts} of ${n.id}\n`);
+    let proc: ChildProcess;
+    try {
+      const env = { ...process.env };
+      delete env.NODE_OPTIONS;
+      proc = spawn(process.execPath, [SCRIPT, 'node', '--config', n.configPath, '--id', n.id], { cwd: REPO, env, stdio: ['ignore', fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
+    const pid = proc.pid;
+    if (pid !== undefined) livePids.add(pid);
+    n.proc = proc;
+    n.alive = true;
+    n.paused = false;
+    n.exited = new Promise<void>((resolve) => {
+      const done = (): void => {
+        if (pid !== undefined) livePids.delete(pid);
+        if (n.proc === proc) {
+          n.alive = false;
+          n.paused = false;
+        }
+        resolve();
+      };
+      proc.once('exit', done);
+      proc.once('error', done);
+    });
+  }
+
+  /** waitServing: until the node answers Status (bounded); fails at once if it exits. */
+  private async waitServing(id: string, timeoutMs: number): Promise<void> {
+    const n = this.node(id);
+    const deadline = now() + timeoutMs;
+    for (;;) {
+      if (!n.alive) throw new Error(`${id} exited while starting:\n${this.logs(id).slice(-3000)}`);
+      try {
+        await this.status(id, 500);
+        return;
+      } catch {
+        if (now() >= deadline) throw new Error(`${id} did not answer Cluster.Status within ${timeoutMs} ms`);
+        await sleep(50);
+      }
+    }
+  }
+
+  private async pollOnce(): Promise<void> {
+    const all = await this.statuses(300);
+    const atMs = now();
+    for (const id of this.ids) {
+      const s = all.get(id);
+      const key = s === undefined ? 'down' : `${s.role}|${s.term}|${s.leader}`;
+      if (this.lastSeen.get(id) === key) continue;
+      this.lastSeen.set(id, key);
+      this.recorder.observe(
+        s === undefined
+          ? { atMs, node: id, up: false }
+          : { atMs, node: id, up: true, role: s.role, term: s.term, leader: s.leader, commitIndex: s.commitIndex },
+      );
+    }
+  }
+}
+
+function parseStatus(s: StatusResponse): NodeStatus {
+  return { id: s.id, role: s.role, term: Number(s.term), leader: s.leader, commitIndex: Number(s.commitIndex), appliedIndex: Number(s.appliedIndex) };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
