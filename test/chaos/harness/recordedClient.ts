@@ -227,6 +227,11 @@ export class RecordedClient {
     const giveUp = (code: string, message: string): void => {
       for (const op of pending.splice(0)) rec.unknown(op, { code, message });
     };
+    // The stream may already have sent a renewal (a stream opened for this lease resends at once).
+    const alreadySent = (state as unknown as { unacknowledged?: unknown }).unacknowledged;
+    if (Array.isArray(alreadySent)) {
+      for (const at of alreadySent) if (typeof at === 'number') pending.push(rec.invokeAt({ client, kind: 'keepalive', leaseId: state.id }, at));
+    }
     state.recordSent = (at: number): void => {
       sent(at);
       pending.push(rec.invoke({ client, kind: 'keepalive', leaseId: state.id }));
