@@ -46,6 +46,14 @@ export interface ScenarioOutcome {
 export const ELECTION_TIMEOUT_MS = maxElectionTimeoutMs(CHAOS_TIMING);
 
 /**
+ * CLIENT_REQUEST_TIMEOUT_MS: an op's budget across retries before it is
+ * recorded unknown. 10 s rides out an election on a machine at load 30
+ * (a Grant took over 3 s there); scenarios that want a quick verdict on a
+ * cut-off side pass their own.
+ */
+const CLIENT_REQUEST_TIMEOUT_MS = 10_000;
+
+/**
  * runScenario runs `body` (which returns the lock names to read back) and
  * checks the history. With `expectViolations` the checkers' verdict is
  * returned for the caller to assert on instead of required to pass.
@@ -73,7 +81,7 @@ export async function runScenario(
       recorder,
       store,
       client: async (name, clientOptions) => {
-        const c = await RecordedClient.connect(cluster, name, clientOptions);
+        const c = await RecordedClient.connect(cluster, name, { requestTimeoutMs: CLIENT_REQUEST_TIMEOUT_MS, ...clientOptions });
         clients.push(c);
         return c;
       },
