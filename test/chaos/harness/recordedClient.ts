@@ -12,9 +12,9 @@ export type Outcome<T> =
   | { readonly outcome: 'fail' | 'unknown'; readonly error: { code: string; message: string }; readonly op: Op };
 
 export interface RecordedClientOptions {
-  /** requestTimeoutMs: one op's budget across retries before it is `unknown` (default 3000). */
+  /** requestTimeoutMs: one op's budget across retries before it is `unknown` (default 10000: rides out most faults, and a loaded machine). */
   readonly requestTimeoutMs?: number;
-  /** attemptTimeoutMs: one attempt's budget before the next node is tried (default 1000). */
+  /** attemptTimeoutMs: one attempt's budget before the next node is tried (default 2000, the library's). */
   readonly attemptTimeoutMs?: number;
 }
 
@@ -99,7 +99,7 @@ export class RecordedClient {
   /** connect opens this client's proxies (cluster.clientEndpoints) and connects the library through them. */
   static async connect(cluster: ChaosCluster, name: string, options: RecordedClientOptions = {}): Promise<RecordedClient> {
     const endpoints = await cluster.clientEndpoints(name);
-    const opts = { requestTimeoutMs: options.requestTimeoutMs ?? 3_000, attemptTimeoutMs: options.attemptTimeoutMs ?? 1_000 };
+    const opts = { requestTimeoutMs: options.requestTimeoutMs ?? 10_000, attemptTimeoutMs: options.attemptTimeoutMs ?? 2_000 };
     const client = await RecordedClient.open(endpoints, opts);
     return new RecordedClient(name, endpoints, cluster.recorder, opts, client);
   }
@@ -227,6 +227,11 @@ export class RecordedClient {
     const giveUp = (code: string, message: string): void => {
       for (const op of pending.splice(0)) rec.unknown(op, { code, message });
     };
+    // The stream may already have sent a renewal (a stream opened for this lease resends at once).
+    const alreadySent = (state as unknown as { unacknowledged?: unknown }).unacknowledged;
+    if (Array.isArray(alreadySent)) {
+      for (const at of alreadySent) if (typeof at === 'number') pending.push(rec.invokeAt({ client, kind: 'keepalive', leaseId: state.id }, at));
+    }
     state.recordSent = (at: number): void => {
       sent(at);
       pending.push(rec.invoke({ client, kind: 'keepalive', leaseId: state.id }));

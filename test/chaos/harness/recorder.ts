@@ -47,6 +47,17 @@ export class Recorder {
     return op;
   }
 
+  /**
+   * invokeAt records an op that was invoked at `atMs`, a moment ago, before
+   * the harness could see it (a keepalive the library sent before its lease
+   * was handed over). Ids stay unique; this one may sort a moment late.
+   */
+  invokeAt(request: OpRequest, atMs: number): Op {
+    const op = this.invoke(request);
+    (op as { invokeMs: number }).invokeMs = Math.min(atMs, op.invokeMs);
+    return op;
+  }
+
   ok(op: Op, result?: Op['result']): void {
     this.complete(op, 'ok', result, undefined);
   }
