@@ -37,7 +37,10 @@ export async function startNode(config: ClusterConfig, id: string, onFatal: (err
   await transport.listen(self.peerAddress);
   // A parked call waits out the longest election timeout plus a few ticks for the vote and the new leader's first commit.
   const leaderWaitMs = (2 * config.timing.electionTicks + 4) * config.timing.tickMs;
-  const server = createApiServer({ node, limits: config.limits, members: config.nodes, logger: logger.child({ component: 'api' }), leaderWaitMs });
+  // A cancelled wait is held for the client's retry: its backoff (at most 250 ms by default) and a reconnect,
+  // possibly through a member that parks it for up to leaderWaitMs; a second of slack on top.
+  const waitReattachGraceMs = leaderWaitMs + 1_000;
+  const server = createApiServer({ node, limits: config.limits, members: config.nodes, logger: logger.child({ component: 'api' }), leaderWaitMs, waitReattachGraceMs });
   await server.listen(self.clientAddress);
   logger.info({ client: self.clientAddress, peer: self.peerAddress, dataDir: self.dataDir }, 'raftlock node serving');
   const running = node;

@@ -38,7 +38,7 @@ export class FakeNode implements NodeApi {
   maxPendingKeepAlives = 0;
 
   private index = 0;
-  private readonly waiters = new Map<string, { resolve: (token: number) => void; reject: (err: Error) => void }>();
+  private readonly waiters = new Map<string, Set<FakeWaiter>>();
   private round: Array<() => void> | null = null;
   private readonly leaderWaiters = new Set<() => void>();
 
@@ -110,18 +110,8 @@ export class FakeNode implements NodeApi {
   /** applyNow applies a command immediately (tests use it to set up state without the server). */
   applyNow(command: Command): ApplyResult {
     const applied = this.sm.apply({ index: ++this.index, term: this.term, data: encodeCommand(command) });
-    for (const p of applied.promoted) {
-      const key = waiterKey(p.name, p.leaseId);
-      const w = this.waiters.get(key);
-      this.waiters.delete(key);
-      w?.resolve(p.token);
-    }
-    for (const c of applied.cancelledWaits) {
-      const key = waiterKey(c.name, c.leaseId);
-      const w = this.waiters.get(key);
-      this.waiters.delete(key);
-      w?.reject(new WaitCancelledError(c.name, c.leaseId));
-    }
+    for (const p of applied.promoted) for (const w of this.takeWaiters(p.name, p.leaseId)) w.resolve(p.token);
+    for (const c of applied.cancelledWaits) for (const w of this.takeWaiters(c.name, c.leaseId)) w.reject(new WaitCancelledError(c.name, c.leaseId));
     return applied;
   }
 
@@ -168,13 +158,7 @@ export class FakeNode implements NodeApi {
     if (lock === null || !lock.waiters.some((w) => w.leaseId === leaseId)) return Promise.reject(new WaitCancelledError(name, leaseId));
     const key = waiterKey(name, leaseId);
     return new Promise<number>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.waiters.delete(key);
-        reject(new Error('wait aborted'));
-      };
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.waiters.set(key, {
+      const waiter: FakeWaiter = {
         resolve: (token) => {
           signal.removeEventListener('abort', onAbort);
           resolve(token);
@@ -183,13 +167,33 @@ export class FakeNode implements NodeApi {
           signal.removeEventListener('abort', onAbort);
           reject(err);
         },
-      });
+      };
+      const onAbort = (): void => {
+        const set = this.waiters.get(key);
+        set?.delete(waiter);
+        if (set?.size === 0) this.waiters.delete(key);
+        reject(new Error('wait aborted'));
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      let set = this.waiters.get(key);
+      if (set === undefined) this.waiters.set(key, (set = new Set()));
+      set.add(waiter);
     });
+  }
+
+  private takeWaiters(name: string, leaseId: number): FakeWaiter[] {
+    const key = waiterKey(name, leaseId);
+    const set = this.waiters.get(key);
+    this.waiters.delete(key);
+    return set === undefined ? [] : [...set];
   }
 
   /** waiting: how many waitForGrant calls are registered right now. */
   get waiting(): number {
-    return this.waiters.size;
+    let n = 0;
+    for (const set of this.waiters.values()) n += set.size;
+    return n;
   }
 
   status(): NodeStatus {
@@ -228,6 +232,11 @@ export class FakeNode implements NodeApi {
       this.round.push(resolve);
     });
   }
+}
+
+interface FakeWaiter {
+  readonly resolve: (token: number) => void;
+  readonly reject: (err: Error) => void;
 }
 
 function waiterKey(name: string, leaseId: number): string {
