@@ -15,6 +15,7 @@ import { NotLeaderError, WaitCancelledError, type NodeApi, type NodeStatus } fro
  *  - beforePropose(cmd): runs before a command applies; return an Error to
  *    reject the proposal with it, or a CommandResult to answer with that
  *    result instead of applying (nothing changes), or undefined to apply.
+ *  - proposeGate(cmd): return a promise to hold a proposal (not yet applied) until it settles.
  *  - beforeRead(): return an Error to reject a read.
  *  - keepAliveGate: while set, keepalives wait for it (to observe concurrency).
  *
@@ -29,6 +30,7 @@ export class FakeNode implements NodeApi {
   leaderInfo: { id: string; clientAddress: string } | null;
   term = 1;
   beforePropose: ((cmd: Command) => Error | CommandResult | undefined) | null = null;
+  proposeGate: ((cmd: Command) => Promise<void> | undefined) | null = null;
   beforeRead: (() => Error | undefined) | null = null;
   keepAliveError: Error | null = null;
   keepAliveGate: Promise<void> | null = null;
@@ -99,6 +101,8 @@ export class FakeNode implements NodeApi {
     await Promise.resolve();
     if (!this.isLeader()) throw this.notLeader();
     this.proposals.push(command);
+    const gate = this.proposeGate?.(command);
+    if (gate !== undefined) await gate;
     const hooked = this.beforePropose?.(command);
     if (hooked instanceof Error) throw hooked;
     if (hooked !== undefined) {
