@@ -105,8 +105,8 @@ export interface LeaseInfo {
 
 /** MAX_WAIT_CHUNK_MS: the server's longest wait_ms (one hour); longer waits are made of several. */
 const MAX_WAIT_CHUNK_MS = 3_600_000;
-/** ABANDONED_WAIT_GRACE_MS: let the server withdraw a cancelled wait itself before checking it did. */
-const ABANDONED_WAIT_GRACE_MS = 200;
+/** ABANDONED_WAIT_SETTLE_MS: after no node answered, let the cluster settle (a new leader) before looking for the wait. */
+const ABANDONED_WAIT_SETTLE_MS = 200;
 /** CLOSE_REVOKE_TIMEOUT_MS bounds close({ revoke: true }). */
 const CLOSE_REVOKE_TIMEOUT_MS = 5_000;
 const LEASE_ID_ATTEMPTS = 3;
@@ -266,7 +266,10 @@ export class RaftlockClient {
       return new LockHandle(name, mode, token, lease, isPrivate, (handle, opts) => this.release(handle, opts));
     } catch (err) {
       if (isPrivate) await this.giveUp(state, err);
-      else if (waitMs > 0 && (err instanceof AbortError || err instanceof UnavailableError)) this.checkAbandonedWait(state, name, mode);
+      else if (waitMs > 0 && (err instanceof AbortError || err instanceof UnavailableError)) {
+        // An abort is the user giving up: give the wait back now (the server holds a cancelled wait for a retry).
+        this.checkAbandonedWait(state, name, mode, err instanceof AbortError ? 0 : ABANDONED_WAIT_SETTLE_MS);
+      }
       throw err;
     }
   }
@@ -492,18 +495,20 @@ export class RaftlockClient {
   /**
    * checkAbandonedWait: an acquire that waited ended without a definitive
    * answer (aborted, or no node answered), so the wait may still sit in the
-   * lock's queue — or have been granted — with nobody to use it. The server
-   * withdraws a wait whose call is cancelled; when the call broke instead,
-   * this background check finds what is left and gives it back. Later
-   * acquires and releases of the same lock on the lease wait for it.
+   * lock's queue — or have been granted — with nobody to use it: the server
+   * keeps a cancelled wait queued for a re-attach grace (the cancellation may
+   * be a dropped connection the client retries), and a broken call may not
+   * have been seen as cancelled at all. This background check, after
+   * `delayMs`, finds what is left and gives it back. Later acquires and
+   * releases of the same lock on the lease wait for it.
    */
-  private checkAbandonedWait(state: LeaseState, name: string, mode: LockMode): void {
+  private checkAbandonedWait(state: LeaseState, name: string, mode: LockMode, delayMs: number): void {
     if (this.closed !== null || state.lost !== null) return;
     const key = cleanupKey(state.id, name);
     const signal = AbortSignal.any([this.closing.signal, state.signal]);
     const opts = { signal, idempotent: true, context: { leaseId: state.id, lockName: name } };
     const task = (async () => {
-      await sleep(ABANDONED_WAIT_GRACE_MS, signal);
+      if (delayMs > 0) await sleep(delayMs, signal);
       const lock = await this.connection.call('Lock/Get', { name }, opts);
       let token = lock.holders.find((h) => h.leaseId === state.id)?.token;
       if (token === undefined && lock.waiters.some((w) => w.leaseId === state.id)) {

@@ -109,7 +109,8 @@ export class RaftNode implements NodeApi {
   private readonly pendingReads = new Map<number, PendingRead | PendingKeepAlive>();
   /** Reads confirmed by a quorum round, waiting for their index to be applied (indexes non-decreasing). */
   private readonly confirmedReads: Array<{ index: number; run: () => void }> = [];
-  private readonly waiters = new Map<string, Waiter>();
+  /** Calls waiting for a grant, by (lock, lease): a client's retry may wait beside its own earlier, not yet cancelled call. */
+  private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly leaderWaiters = new Set<LeaderWaiter>();
   private nextCtx = 1;
 
@@ -276,18 +277,38 @@ export class RaftNode implements NodeApi {
     }
     const key = waiterKey(name, leaseId);
     return new Promise<number>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.waiters.delete(key);
-        reject(signal.reason instanceof Error ? signal.reason : new Error('wait cancelled'));
-      };
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      const done = (): void => signal.removeEventListener('abort', onAbort);
-      this.waiters.set(key, {
+      const waiter: Waiter = {
         resolve: (token) => { done(); resolve(token); },
         reject: (err) => { done(); reject(err); },
-      });
+      };
+      const onAbort = (): void => {
+        this.removeWaiter(key, waiter);
+        reject(signal.reason instanceof Error ? signal.reason : new Error('wait cancelled'));
+      };
+      const done = (): void => signal.removeEventListener('abort', onAbort);
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      let set = this.waiters.get(key);
+      if (set === undefined) this.waiters.set(key, (set = new Set()));
+      set.add(waiter);
     });
+  }
+
+  /** removeWaiter forgets one waiting call, never another call of the same (lock, lease). */
+  private removeWaiter(key: string, waiter: Waiter): void {
+    const set = this.waiters.get(key);
+    if (set === undefined) return;
+    set.delete(waiter);
+    if (set.size === 0) this.waiters.delete(key);
+  }
+
+  /** takeWaiters removes and returns every call waiting on (lock, lease). */
+  private takeWaiters(name: string, leaseId: number): Waiter[] {
+    const key = waiterKey(name, leaseId);
+    const set = this.waiters.get(key);
+    if (set === undefined) return [];
+    this.waiters.delete(key);
+    return [...set];
   }
 
   /** wakeLeaderWaiters releases the calls parked for a leader other than the one they could not reach. */
@@ -420,20 +441,10 @@ export class RaftNode implements NodeApi {
     if (r.leaseGranted !== null) this.clock.leaseGranted(r.leaseGranted.leaseId, r.leaseGranted.ttlMs, nowMs);
     for (const leaseId of r.leasesRemoved) this.clock.leaseRemoved(leaseId);
     for (const g of r.promoted) {
-      const key = waiterKey(g.name, g.leaseId);
-      const w = this.waiters.get(key);
-      if (w !== undefined) {
-        this.waiters.delete(key);
-        w.resolve(g.token);
-      }
+      for (const w of this.takeWaiters(g.name, g.leaseId)) w.resolve(g.token);
     }
     for (const c of r.cancelledWaits) {
-      const key = waiterKey(c.name, c.leaseId);
-      const w = this.waiters.get(key);
-      if (w !== undefined) {
-        this.waiters.delete(key);
-        w.reject(new WaitCancelledError(c.name, c.leaseId));
-      }
+      for (const w of this.takeWaiters(c.name, c.leaseId)) w.reject(new WaitCancelledError(c.name, c.leaseId));
     }
   }
 
@@ -458,8 +469,9 @@ export class RaftNode implements NodeApi {
       p.reject(new ProposalOutcomeUnknownError('leadership was lost before the request committed'));
     }
     const err = this.notLeader();
-    for (const w of this.waiters.values()) w.reject(err);
+    const waiting = [...this.waiters.values()];
     this.waiters.clear();
+    for (const set of waiting) for (const w of set) w.reject(err);
   }
 
 
@@ -540,8 +552,9 @@ export class RaftNode implements NodeApi {
     for (const p of this.pendingReads.values()) p.reject(err);
     this.pendingReads.clear();
     this.confirmedReads.length = 0;
-    for (const w of this.waiters.values()) w.reject(err);
+    const waiting = [...this.waiters.values()];
     this.waiters.clear();
+    for (const set of waiting) for (const w of set) w.reject(err);
   }
 
   private notLeader(): NotLeaderError {

@@ -51,6 +51,9 @@ export async function startNode(config: ClusterConfig, id: string, onFatal: (err
   await transport.listen(self.peerAddress);
   // A parked call waits out the longest election timeout plus a few ticks for the vote and the new leader's first commit.
   const leaderWaitMs = (2 * config.timing.electionTicks + 4) * config.timing.tickMs;
+  // A cancelled wait is held for the client's retry: its backoff (at most 250 ms by default) and a reconnect,
+  // possibly through a member that parks it for up to leaderWaitMs; a second of slack on top.
+  const waitReattachGraceMs = leaderWaitMs + 1_000;
   const server = createApiServer({
     node,
     limits: config.limits,
@@ -59,6 +62,7 @@ export async function startNode(config: ClusterConfig, id: string, onFatal: (err
     credentials: tls.clientServer,
     clientCredentials: tls.forwardChannel,
     leaderWaitMs,
+    waitReattachGraceMs,
   });
   await server.listen(self.clientAddress);
   const security = { clientTls: self.tls?.client != null, peerTls: self.tls?.peer != null };

@@ -6,6 +6,7 @@ import { NodeStoppedError, type NodeApi } from '../node/nodeApi.js';
 import type { ApiError } from './apiError.js';
 import type { ApiServiceName } from './apiProto.js';
 import { LeaderUnreachableError, type Forwarder } from './forwarder.js';
+import type { WaitAttachments } from './waitAttachments.js';
 import { METADATA, statusForError, unavailable, type LeaderHint } from './statusMapping.js';
 
 /**
@@ -24,6 +25,10 @@ export interface ServerContext {
   readonly maxKeepAlivesInFlight: number;
   /** leaderWaitMs: how long a follower parks a call for a (new) leader before refusing it. */
   readonly leaderWaitMs: number;
+  /** waitReattachGraceMs: how long a cancelled Acquire's wait keeps its place for the client's retry (lockService.ts). */
+  readonly waitReattachGraceMs: number;
+  /** waits: the Acquire calls attached to queued waits, and the cancelled waits held for a retry. */
+  readonly waits: WaitAttachments;
 }
 
 /** ServerCall is any incoming call that can be routed or used as a forwarded call's parent. */

@@ -10,6 +10,7 @@ import { Health } from './health.js';
 import { leaseHandlers } from './leaseService.js';
 import { lockHandlers } from './lockService.js';
 import type { ServerContext } from './rpc.js';
+import { WaitAttachments } from './waitAttachments.js';
 
 /**
  * createApiServer builds the client-facing gRPC server of one node: the
@@ -40,6 +41,13 @@ export interface ApiServerOptions {
    * startNode passes the longest election timeout plus a round trip.
    */
   readonly leaderWaitMs?: number;
+  /**
+   * waitReattachGraceMs: how long the wait of a cancelled Acquire keeps its
+   * place in the queue for the client's retry (often the cancellation is a
+   * dropped connection or a dead follower, not the client giving up).
+   * startNode covers the client's retry through a member parked for a leader.
+   */
+  readonly waitReattachGraceMs?: number;
 }
 
 export interface ApiServer {
@@ -55,7 +63,11 @@ export const API_SERVER_DEFAULTS = Object.freeze({
   stopGraceMs: 2_000,
   healthPollMs: 250,
   leaderWaitMs: 1_500,
+  waitReattachGraceMs: 3_000,
 });
+
+/** MAX_HELD_WAITS bounds the cancelled waits held for a retry at once; beyond it a cancelled wait is withdrawn at once. */
+const MAX_HELD_WAITS = 10_000;
 
 /** MAX_SEND_MESSAGE_BYTES: List replies may carry up to maxLeases entries (about 20 bytes each). */
 const MAX_SEND_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -78,6 +90,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     forwarder,
     maxKeepAlivesInFlight: options.maxKeepAlivesInFlight ?? API_SERVER_DEFAULTS.maxKeepAlivesInFlight,
     leaderWaitMs: options.leaderWaitMs ?? API_SERVER_DEFAULTS.leaderWaitMs,
+    waitReattachGraceMs: options.waitReattachGraceMs ?? API_SERVER_DEFAULTS.waitReattachGraceMs,
+    waits: new WaitAttachments(MAX_HELD_WAITS),
   };
   const server = new grpc.Server({
     'grpc.max_send_message_length': MAX_SEND_MESSAGE_BYTES,
@@ -110,7 +124,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       if (stopping === null) {
         health.stop();
         // Forwarding channels close after the calls using them have finished or been cancelled.
-        stopping = shutdown(server, stopGraceMs).finally(() => forwarder.close());
+        // Held waits are forgotten, not withdrawn: a stopping leader hands over and the clients' retries re-attach there.
+        stopping = shutdown(server, stopGraceMs).finally(() => {
+          forwarder.close();
+          ctx.waits.clear();
+        });
       }
       return stopping;
     },

@@ -15,6 +15,7 @@ import { NotLeaderError, WaitCancelledError, type NodeApi, type NodeStatus } fro
  *  - beforePropose(cmd): runs before a command applies; return an Error to
  *    reject the proposal with it, or a CommandResult to answer with that
  *    result instead of applying (nothing changes), or undefined to apply.
+ *  - proposeGate(cmd): return a promise to hold a proposal (not yet applied) until it settles.
  *  - beforeRead(): return an Error to reject a read.
  *  - keepAliveGate: while set, keepalives wait for it (to observe concurrency).
  *
@@ -29,6 +30,7 @@ export class FakeNode implements NodeApi {
   leaderInfo: { id: string; clientAddress: string } | null;
   term = 1;
   beforePropose: ((cmd: Command) => Error | CommandResult | undefined) | null = null;
+  proposeGate: ((cmd: Command) => Promise<void> | undefined) | null = null;
   beforeRead: (() => Error | undefined) | null = null;
   keepAliveError: Error | null = null;
   keepAliveGate: Promise<void> | null = null;
@@ -38,7 +40,7 @@ export class FakeNode implements NodeApi {
   maxPendingKeepAlives = 0;
 
   private index = 0;
-  private readonly waiters = new Map<string, { resolve: (token: number) => void; reject: (err: Error) => void }>();
+  private readonly waiters = new Map<string, Set<FakeWaiter>>();
   private round: Array<() => void> | null = null;
   private readonly leaderWaiters = new Set<() => void>();
 
@@ -99,6 +101,8 @@ export class FakeNode implements NodeApi {
     await Promise.resolve();
     if (!this.isLeader()) throw this.notLeader();
     this.proposals.push(command);
+    const gate = this.proposeGate?.(command);
+    if (gate !== undefined) await gate;
     const hooked = this.beforePropose?.(command);
     if (hooked instanceof Error) throw hooked;
     if (hooked !== undefined) {
@@ -110,18 +114,8 @@ export class FakeNode implements NodeApi {
   /** applyNow applies a command immediately (tests use it to set up state without the server). */
   applyNow(command: Command): ApplyResult {
     const applied = this.sm.apply({ index: ++this.index, term: this.term, data: encodeCommand(command) });
-    for (const p of applied.promoted) {
-      const key = waiterKey(p.name, p.leaseId);
-      const w = this.waiters.get(key);
-      this.waiters.delete(key);
-      w?.resolve(p.token);
-    }
-    for (const c of applied.cancelledWaits) {
-      const key = waiterKey(c.name, c.leaseId);
-      const w = this.waiters.get(key);
-      this.waiters.delete(key);
-      w?.reject(new WaitCancelledError(c.name, c.leaseId));
-    }
+    for (const p of applied.promoted) for (const w of this.takeWaiters(p.name, p.leaseId)) w.resolve(p.token);
+    for (const c of applied.cancelledWaits) for (const w of this.takeWaiters(c.name, c.leaseId)) w.reject(new WaitCancelledError(c.name, c.leaseId));
     return applied;
   }
 
@@ -168,13 +162,7 @@ export class FakeNode implements NodeApi {
     if (lock === null || !lock.waiters.some((w) => w.leaseId === leaseId)) return Promise.reject(new WaitCancelledError(name, leaseId));
     const key = waiterKey(name, leaseId);
     return new Promise<number>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.waiters.delete(key);
-        reject(new Error('wait aborted'));
-      };
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.waiters.set(key, {
+      const waiter: FakeWaiter = {
         resolve: (token) => {
           signal.removeEventListener('abort', onAbort);
           resolve(token);
@@ -183,13 +171,33 @@ export class FakeNode implements NodeApi {
           signal.removeEventListener('abort', onAbort);
           reject(err);
         },
-      });
+      };
+      const onAbort = (): void => {
+        const set = this.waiters.get(key);
+        set?.delete(waiter);
+        if (set?.size === 0) this.waiters.delete(key);
+        reject(new Error('wait aborted'));
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      let set = this.waiters.get(key);
+      if (set === undefined) this.waiters.set(key, (set = new Set()));
+      set.add(waiter);
     });
+  }
+
+  private takeWaiters(name: string, leaseId: number): FakeWaiter[] {
+    const key = waiterKey(name, leaseId);
+    const set = this.waiters.get(key);
+    this.waiters.delete(key);
+    return set === undefined ? [] : [...set];
   }
 
   /** waiting: how many waitForGrant calls are registered right now. */
   get waiting(): number {
-    return this.waiters.size;
+    let n = 0;
+    for (const set of this.waiters.values()) n += set.size;
+    return n;
   }
 
   status(): NodeStatus {
@@ -228,6 +236,11 @@ export class FakeNode implements NodeApi {
       this.round.push(resolve);
     });
   }
+}
+
+interface FakeWaiter {
+  readonly resolve: (token: number) => void;
+  readonly reject: (err: Error) => void;
 }
 
 function waiterKey(name: string, leaseId: number): string {

@@ -10,7 +10,7 @@ afterEach(() => cleanup.run());
 
 /** pair: a leader n1 and a follower n2 that knows n1 leads; the clients talk to the follower. */
 async function pair() {
-  const leader = await serve(cleanup, new FakeNode('n1', LIMITS));
+  const leader = await serve(cleanup, new FakeNode('n1', LIMITS), { waitReattachGraceMs: 100 });
   const follower = await serve(cleanup, new FakeNode('n2', LIMITS), {}, false);
   follower.node.makeFollower({ id: 'n1', clientAddress: leader.address });
   return { leader, follower, ...clients(cleanup, follower.address) };

@@ -6,8 +6,11 @@ import { call, Cleanup, clients, failure, grpc, LIMITS, meta, serve, sleep, wait
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
 
-async function setup(leases: number[] = [1, 2, 3]) {
-  const s = await serve(cleanup, new FakeNode('n1', LIMITS));
+/** GRACE_MS: the re-attach grace of most tests; short, so a cancelled wait is withdrawn soon. */
+const GRACE_MS = 100;
+
+async function setup(leases: number[] = [1, 2, 3], waitReattachGraceMs = GRACE_MS) {
+  const s = await serve(cleanup, new FakeNode('n1', LIMITS), { waitReattachGraceMs });
   s.node.grantLeases(leases);
   return { ...s, ...clients(cleanup, s.address) };
 }
@@ -164,7 +167,7 @@ describe('Lock.Acquire with wait_ms', () => {
     expect(node.proposed('release')).toEqual([]);
   });
 
-  it('a client cancel withdraws the wait', async () => {
+  it('a client cancel withdraws the wait once the re-attach grace ends', async () => {
     const { node, lock } = await setup();
     await call(lock, 'Acquire', acquire('a', 1));
     let c!: grpc.ClientUnaryCall;
@@ -177,7 +180,7 @@ describe('Lock.Acquire with wait_ms', () => {
     expect(node.proposed('release')).toEqual([]);
   });
 
-  it('a grant that beats the withdrawal of a cancelled wait is released', async () => {
+  it('a grant that beats the withdrawal of a cancelled wait is released after the grace', async () => {
     const { node, lock } = await setup();
     const held = await call(lock, 'Acquire', acquire('a', 1));
     node.beforePropose = (cmd) => {
@@ -225,5 +228,133 @@ describe('Lock.Acquire with wait_ms', () => {
     expect(err.details).toMatch(/maxWaitsPerLease reached \(2\)/);
     for (const p of pending) expect((await p).code).toBe(grpc.status.DEADLINE_EXCEEDED);
     await sleep(10);
+  });
+});
+
+/** cancelWhileWaiting starts a waiting Acquire, waits until the node has it waiting, cancels it and waits until the server let go of it. */
+async function cancelWhileWaiting(node: FakeNode, lock: grpc.Client, name: string, leaseId: number): Promise<void> {
+  let c!: grpc.ClientUnaryCall;
+  const before = node.waiting;
+  const err = failure(call(lock, 'Acquire', acquire(name, leaseId, { waitMs: 30_000 }), { onCall: (x) => (c = x), deadlineMs: 60_000 }));
+  await waitFor(() => node.waiting === before + 1, `lease ${leaseId}'s Acquire to wait`);
+  c.cancel();
+  expect((await err).code).toBe(grpc.status.CANCELLED);
+  // The server's cancellation handling runs in microtasks after its waiter is dropped; waitFor polls on timers.
+  await waitFor(() => node.waiting === before, `the server to see lease ${leaseId}'s cancel`);
+}
+
+describe('Lock.Acquire: a cancelled wait keeps its place for a re-attach', () => {
+  it('a retry of the cancelled Acquire takes the wait over in its original place', async () => {
+    const { node, lock } = await setup([1, 2, 3], 60_000);
+    const held = await call(lock, 'Acquire', acquire('a', 1));
+    await cancelWhileWaiting(node, lock, 'a', 2);
+    const third = call(lock, 'Acquire', acquire('a', 3, { waitMs: 30_000 }));
+    await waitFor(() => node.waiting === 1, "lease 3's Acquire to wait");
+    // Held: still queued first, nothing withdrawn.
+    expect(node.sm.getLock('a')?.waiters.map((w) => w.leaseId)).toEqual([2, 3]);
+    expect(node.proposed('withdraw-wait')).toEqual([]);
+
+    const retry = call(lock, 'Acquire', acquire('a', 2, { waitMs: 30_000 }));
+    await waitFor(() => node.waiting === 2, 'the retry to wait');
+    expect(node.sm.getLock('a')?.waiters.map((w) => w.leaseId)).toEqual([2, 3]);
+    await call(lock, 'Release', { name: 'a', leaseId: 1, token: held.token });
+    const granted = await retry;
+    expect(granted).toMatchObject({ leaseId: '2', existing: false });
+    expect(node.sm.getLock('a')?.holders.map((h) => h.leaseId)).toEqual([2]);
+    await call(lock, 'Release', { name: 'a', leaseId: 2, token: granted.token });
+    expect(await third).toMatchObject({ leaseId: '3' });
+    expect(node.proposed('withdraw-wait')).toEqual([]);
+  });
+
+  it('a retry after a grant made during the grace gets that grant, and the grace does not release it', async () => {
+    const { node, lock } = await setup([1, 2], GRACE_MS);
+    const held = await call(lock, 'Acquire', acquire('a', 1));
+    await cancelWhileWaiting(node, lock, 'a', 2);
+    await call(lock, 'Release', { name: 'a', leaseId: 1, token: held.token });
+    const token = node.sm.getLock('a')?.holders[0]?.token;
+    expect(node.sm.getLock('a')?.holders.map((h) => h.leaseId)).toEqual([2]);
+    const retry = await call(lock, 'Acquire', acquire('a', 2, { waitMs: 30_000 }));
+    expect(retry).toMatchObject({ token: String(token), existing: true });
+    // Well past the grace: the taken-over wait is neither withdrawn nor released.
+    await sleep(GRACE_MS * 3);
+    expect(node.proposed('withdraw-wait')).toEqual([]);
+    expect(node.proposed('release').map((r) => r.leaseId)).toEqual([1]);
+    expect(node.sm.getLock('a')?.holders).toEqual([{ leaseId: 2, token, mode: 'exclusive' }]);
+  });
+
+  it('without a retry, a grant made during the grace is released after it and the next waiter gets the lock', async () => {
+    const { node, lock } = await setup([1, 2, 3], GRACE_MS);
+    const held = await call(lock, 'Acquire', acquire('a', 1));
+    await cancelWhileWaiting(node, lock, 'a', 2);
+    const third = call(lock, 'Acquire', acquire('a', 3, { waitMs: 30_000 }));
+    await waitFor(() => node.waiting === 1, "lease 3's Acquire to wait");
+    await call(lock, 'Release', { name: 'a', leaseId: 1, token: held.token });
+    expect(node.sm.getLock('a')?.holders.map((h) => h.leaseId)).toEqual([2]);
+    expect(await third).toMatchObject({ leaseId: '3' });
+    expect(node.proposed('withdraw-wait')).toEqual([{ type: 'withdraw-wait', name: 'a', leaseId: 2 }]);
+    expect(node.proposed('release').map((r) => r.leaseId)).toEqual([1, 2]);
+  });
+
+  it('a retry arriving while the grace withdrawal is in flight keeps the grant it reports', async () => {
+    const { node, lock } = await setup([1, 2], GRACE_MS);
+    const held = await call(lock, 'Acquire', acquire('a', 1));
+    await cancelWhileWaiting(node, lock, 'a', 2);
+    await call(lock, 'Release', { name: 'a', leaseId: 1, token: held.token });
+    const token = node.sm.getLock('a')?.holders[0]?.token;
+    // The grace runs out and its withdraw is proposed; the client's retry arrives and proposes before the withdraw applies.
+    let retry: Promise<unknown> | null = null;
+    let retryProposed!: () => void;
+    const retryInLog = new Promise<void>((resolve) => (retryProposed = resolve));
+    node.proposeGate = (cmd) => {
+      if (cmd.type === 'acquire') retryProposed();
+      if (cmd.type !== 'withdraw-wait') return undefined;
+      retry = call(lock, 'Acquire', acquire('a', 2, { waitMs: 30_000 }));
+      return retryInLog;
+    };
+    await waitFor(() => retry !== null, 'the grace withdraw');
+    expect(await retry).toMatchObject({ token: String(token), existing: true });
+    await waitFor(() => node.proposed('withdraw-wait').length === 1, 'the withdraw');
+    await sleep(GRACE_MS);
+    expect(node.proposed('release').map((r) => r.leaseId)).toEqual([1]);
+    expect(node.sm.getLock('a')?.holders).toEqual([{ leaseId: 2, token, mode: 'exclusive' }]);
+  });
+
+  it('a retry that waits beside the not yet cancelled call keeps the wait when that call is cancelled', async () => {
+    const { node, lock } = await setup([1, 2], GRACE_MS);
+    const held = await call(lock, 'Acquire', acquire('a', 1));
+    let first!: grpc.ClientUnaryCall;
+    const firstErr = failure(call(lock, 'Acquire', acquire('a', 2, { waitMs: 30_000 }), { onCall: (x) => (first = x) }));
+    await waitFor(() => node.waiting === 1, 'the first call to wait');
+    const retry = call(lock, 'Acquire', acquire('a', 2, { waitMs: 30_000 }));
+    await waitFor(() => node.waiting === 2, 'the retry to wait beside it');
+    first.cancel();
+    expect((await firstErr).code).toBe(grpc.status.CANCELLED);
+    await waitFor(() => node.waiting === 1, 'the server to see the cancel');
+    await sleep(GRACE_MS * 3);
+    expect(node.proposed('withdraw-wait')).toEqual([]);
+    await call(lock, 'Release', { name: 'a', leaseId: 1, token: held.token });
+    expect(await retry).toMatchObject({ leaseId: '2', existing: false });
+  });
+
+  it('a held wait is left queued when leadership changed before its grace ended', async () => {
+    const { node, lock } = await setup([1, 2], GRACE_MS);
+    await call(lock, 'Acquire', acquire('a', 1));
+    await cancelWhileWaiting(node, lock, 'a', 2);
+    node.term++;
+    await sleep(GRACE_MS * 3);
+    expect(node.proposed('withdraw-wait')).toEqual([]);
+    expect(node.sm.getLock('a')?.waiters.map((w) => w.leaseId)).toEqual([2]);
+  });
+
+  it('the grace never outlasts the wait_ms of the cancelled call', async () => {
+    const { node, lock } = await setup([1, 2], 60_000);
+    await call(lock, 'Acquire', acquire('a', 1));
+    let c!: grpc.ClientUnaryCall;
+    const err = failure(call(lock, 'Acquire', acquire('a', 2, { waitMs: 300 }), { onCall: (x) => (c = x) }));
+    await waitFor(() => node.waiting === 1, 'the Acquire to wait');
+    c.cancel();
+    expect((await err).code).toBe(grpc.status.CANCELLED);
+    await waitFor(() => node.proposed('withdraw-wait').length === 1, 'the withdraw at the end of wait_ms');
+    expect(node.sm.getLock('a')?.waiters).toEqual([]);
   });
 });
