@@ -11,12 +11,11 @@ import { must, runScenario, waitFor } from './scenarioRun.js';
  * queue order, and each release wakes exactly the next waiter, or the next
  * run of shared waiters together (one token for the run).
  *
- * Known limit (not fixed here): a waiter whose wait is forwarded by a
- * follower that dies loses its place in the queue — the leader withdraws the
- * cancelled wait and the client library's retry queues it again at the back
- * (seed 10, before the waiters were routed to the leader only: waiter 0
- * granted last, with token 157 after waiter 1's 107; the linearizability
- * checker flagged the same op).
+ * Waiters talk to every node, so some waits are forwarded by the follower
+ * that is killed. Seed 10 found that such a waiter lost its place (the
+ * leader withdrew the cancelled wait and the client's retry queued again at
+ * the back: waiter 0 granted last); a cancelled wait is now held for the
+ * retry (src/server/waitAttachments.ts; test/client/waitReattach.test.ts).
  */
 const WAITERS = 50;
 const LEASE_TTL_MS = 60_000;
@@ -47,10 +46,6 @@ describe('chaos scenario 10: fifty waiters through a snapshot catch-up and a kil
       }
       const leader = await cluster.leader();
       const [behind, killedLater] = cluster.ids.filter((id) => id !== leader) as [string, string];
-      // The waiters talk to the leader only. A wait forwarded by a follower that dies is withdrawn
-      // by the leader and re-queued at the back by the client's retry: that loses its place (found
-      // by this scenario, seed 10; see the report), which is not what this run measures.
-      for (const w of waiters) cluster.cutClient(w.client.name, { kind: 'refuse' }, [behind, killedLater]);
       await cluster.kill(behind);
 
       // Queue them one at a time, each seen queued before the next asks, so the queue order is known.
