@@ -6,7 +6,8 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { freePorts } from '../test/support/freePorts.js';
 import { CHANNEL_OPTIONS, unary } from './grpcCall.js';
-import { killChild, logTail, pollUntil, registerTempDir, removeTempDir, spawnLogged, type Child } from './processes.js';
+import { pollUntil } from '../test/support/poll.js';
+import { killChild, logTail, registerTempDir, removeTempDir, spawnLogged, type Child } from './processes.js';
 import { BenchError, type Cluster, type Held, type KeepAliveStream, type LockClient } from './system.js';
 
 /**

@@ -6,7 +6,8 @@ import { apiServices, type AcquireResponse, type GrantResponse, type KeepAliveRe
 import { DEFAULT_TIMING, maxElectionTimeoutMs, type TimingConfig } from '../src/node/clusterConfig.js';
 import { freePorts } from '../test/support/freePorts.js';
 import { CHANNEL_OPTIONS, unary } from './grpcCall.js';
-import { killChild, logTail, pollUntil, registerTempDir, removeTempDir, spawnLogged, type Child } from './processes.js';
+import { pollUntil } from '../test/support/poll.js';
+import { killChild, logTail, registerTempDir, removeTempDir, spawnLogged, type Child } from './processes.js';
 import { BenchError, type Cluster, type Held, type KeepAliveStream, type LockClient } from './system.js';
 
 /**

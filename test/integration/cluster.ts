@@ -10,6 +10,7 @@ import type { StatusResponse } from '../../src/server/apiProto.js';
 import type { SnapshotConfig, TimingConfig } from '../../src/node/clusterConfig.js';
 import { ApiClient, sleep, type ClientOptions } from './apiClient.js';
 import { freePorts } from '../support/freePorts.js';
+import { pollUntil } from '../support/poll.js';
 import { issueCerts } from '../support/certs.js';
 
 /**
@@ -553,21 +554,6 @@ function parseStatus(s: StatusResponse): Status {
     snapshotIndex: Number(s.snapshotIndex),
     members: s.members,
   };
-}
-
-/**
- * pollUntil calls `probe` every intervalMs until it returns non-null (that
- * value is returned) or timeoutMs passes (null). A probe that throws ends the
- * poll with that error.
- */
-export async function pollUntil<T>(probe: () => Promise<T | null>, timeoutMs: number, intervalMs = 50): Promise<T | null> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== null) return v;
-    if (performance.now() >= deadline) return null;
-    await sleep(intervalMs);
-  }
 }
 
 /** eventually polls `probe` until it returns non-null and returns that, or throws `what` after timeoutMs. */
