@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { freePorts } from '../test/support/freePorts.js';
-import { CHANNEL_OPTIONS, unary } from './grpcCall.js';
+import { CHANNEL_OPTIONS, MemberStubs, openKeepAlive, unary } from './grpcCall.js';
 import { ProcessCluster, type ProcessMember } from './processCluster.js';
 import { registerTempDir, spawnLogged, type Child } from './processes.js';
 import { BenchError, type Held, type KeepAliveStream, type LockClient } from './system.js';
@@ -137,14 +137,13 @@ function constructors(): NonNullable<typeof ctors> {
 }
 
 /** EtcdClient: one channel per member, shared by the KV, Lease, Lock and Maintenance stubs. */
-export class EtcdClient implements LockClient {
+export class EtcdClient extends MemberStubs<Stubs> implements LockClient {
   readonly system = 'etcd' as const;
-  private readonly stubs: Stubs[];
 
   constructor(addresses: readonly string[]) {
     const k = constructors();
     const creds = grpc.credentials.createInsecure();
-    this.stubs = addresses.map((address) => {
+    super(addresses.map((address) => {
       const lease = new k.Lease(address, creds, CHANNEL_OPTIONS);
       const channelOverride = lease.getChannel();
       return {
@@ -153,7 +152,7 @@ export class EtcdClient implements LockClient {
         lock: new k.Lock(address, creds, { channelOverride }),
         maintenance: new k.Maintenance(address, creds, { channelOverride }),
       };
-    });
+    }));
   }
 
   async grant(member: number, ttlMs: number, deadlineMs: number): Promise<string> {
@@ -185,27 +184,6 @@ export class EtcdClient implements LockClient {
 
   openKeepAlive(member: number): KeepAliveStream {
     type Reply = { ID: string; TTL: string };
-    const stub = this.at(member).lease as unknown as Record<string, (md: grpc.Metadata, o: grpc.CallOptions) => grpc.ClientDuplexStream<object, Reply>>;
-    const open = stub.LeaseKeepAlive as (md: grpc.Metadata, o: grpc.CallOptions) => grpc.ClientDuplexStream<object, Reply>;
-    const stream = open.call(stub, new grpc.Metadata(), {});
-    return {
-      send: (leaseId) => void stream.write({ ID: leaseId }),
-      onReply: (cb) => void stream.on('data', (r: Reply) => cb(String(r.ID), Math.max(0, Number(r.TTL)) * 1000)),
-      onError: (cb) => void stream.on('error', (e: Error) => cb(e)),
-      close: () => {
-        stream.on('error', () => undefined);
-        stream.cancel();
-      },
-    };
-  }
-
-  close(): void {
-    for (const s of this.stubs) s.lease.close();
-  }
-
-  private at(member: number): Stubs {
-    const s = this.stubs[member];
-    if (s === undefined) throw new Error(`no member #${member}`);
-    return s;
+    return openKeepAlive<Reply>(this.at(member).lease, 'LeaseKeepAlive', (leaseId) => ({ ID: leaseId }), (r) => ({ leaseId: String(r.ID), ttlMs: Math.max(0, Number(r.TTL)) * 1000 }));
   }
 }

@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { apiServices, type AcquireResponse, type GrantResponse, type KeepAliveResponse, type StatusResponse } from '../src/server/apiProto.js';
 import { DEFAULT_TIMING, maxElectionTimeoutMs, type TimingConfig } from '../src/node/clusterConfig.js';
 import { freePorts } from '../test/support/freePorts.js';
-import { CHANNEL_OPTIONS, unary } from './grpcCall.js';
+import { CHANNEL_OPTIONS, MemberStubs, openKeepAlive, unary } from './grpcCall.js';
 import { ProcessCluster, type ProcessMember } from './processCluster.js';
 import { registerTempDir, spawnLogged, type Child } from './processes.js';
 import type { Held, KeepAliveStream, LockClient } from './system.js';
@@ -111,9 +111,8 @@ interface Stubs {
 }
 
 /** RaftlockClient: one channel per member, shared by the Lease, Lock and Cluster stubs. */
-export class RaftlockClient implements LockClient {
+export class RaftlockClient extends MemberStubs<Stubs> implements LockClient {
   readonly system = 'raftlock' as const;
-  private readonly stubs: Stubs[];
 
   constructor(addresses: readonly string[]) {
     const s = apiServices();
@@ -121,11 +120,11 @@ export class RaftlockClient implements LockClient {
     const Lock = grpc.makeGenericClientConstructor(s.Lock, 'Lock');
     const ClusterStub = grpc.makeGenericClientConstructor(s.Cluster, 'Cluster');
     const creds = grpc.credentials.createInsecure();
-    this.stubs = addresses.map((address) => {
+    super(addresses.map((address) => {
       const lease = new Lease(address, creds, CHANNEL_OPTIONS);
       const channelOverride = lease.getChannel();
       return { lease, lock: new Lock(address, creds, { channelOverride }), cluster: new ClusterStub(address, creds, { channelOverride }) };
-    });
+    }));
   }
 
   async grant(member: number, ttlMs: number, deadlineMs: number): Promise<string> {
@@ -157,27 +156,6 @@ export class RaftlockClient implements LockClient {
   }
 
   openKeepAlive(member: number): KeepAliveStream {
-    const stub = this.at(member).lease as unknown as Record<string, (md: grpc.Metadata, o: grpc.CallOptions) => grpc.ClientDuplexStream<object, KeepAliveResponse>>;
-    const open = stub.KeepAlive as (md: grpc.Metadata, o: grpc.CallOptions) => grpc.ClientDuplexStream<object, KeepAliveResponse>;
-    const stream = open.call(stub, new grpc.Metadata(), {});
-    return {
-      send: (leaseId) => void stream.write({ leaseId }),
-      onReply: (cb) => void stream.on('data', (r: KeepAliveResponse) => cb(String(r.leaseId), Number(r.ttlMs))),
-      onError: (cb) => void stream.on('error', (e: Error) => cb(e)),
-      close: () => {
-        stream.on('error', () => undefined);
-        stream.cancel();
-      },
-    };
-  }
-
-  close(): void {
-    for (const s of this.stubs) s.lease.close();
-  }
-
-  private at(member: number): Stubs {
-    const s = this.stubs[member];
-    if (s === undefined) throw new Error(`no member #${member}`);
-    return s;
+    return openKeepAlive<KeepAliveResponse>(this.at(member).lease, 'KeepAlive', (leaseId) => ({ leaseId }), (r) => ({ leaseId: String(r.leaseId), ttlMs: Number(r.ttlMs) }));
   }
 }
