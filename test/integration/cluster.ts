@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import type { SnapshotConfig, TimingConfig } from '../../src/node/clusterConfig.
 import { ApiClient, sleep, type ClientOptions } from './apiClient.js';
 import { freePorts } from '../support/freePorts.js';
 import { pollUntil } from '../support/poll.js';
+import { spawnRaftlockNode } from '../support/raftlockNode.js';
 import { issueCerts } from '../support/certs.js';
 
 /**
@@ -424,20 +425,12 @@ export class Cluster {
     if (m.alive) throw new Error(`spawn ${id}: it is already running (pid ${m.proc?.pid})`);
     m.starts++;
     m.expectExit = o.expectExit ?? false;
-    const fd = openSync(m.spec.logPath, 'a');
-    writeSync(fd, `${START_MARK} #${m.starts} of ${id} (${new Date().toISOString()})\n`);
-    let proc: ChildProcess;
-    try {
-      const env = { ...process.env };
-      delete env.NODE_OPTIONS;
-      proc = spawn(process.execPath, [SCRIPT, 'node', '--config', this.configPath, '--id', id], {
-        cwd: REPO,
-        env,
-        stdio: ['ignore', fd, fd],
-      });
-    } finally {
-      closeSync(fd);
-    }
+    const proc = spawnRaftlockNode({
+      configPath: this.configPath,
+      id,
+      logPath: m.spec.logPath,
+      startLine: `${START_MARK} #${m.starts} of ${id} (${new Date().toISOString()})`,
+    });
     const pid = proc.pid;
     if (pid !== undefined) livePids.add(pid);
     m.proc = proc;
