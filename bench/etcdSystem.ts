@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { freePorts } from '../test/support/freePorts.js';
-import { CHANNEL_OPTIONS, unary } from './grpcCall.js';
-import { killChild, logTail, pollUntil, registerTempDir, removeTempDir, spawnLogged, type Child } from './processes.js';
-import { BenchError, type Cluster, type Held, type KeepAliveStream, type LockClient } from './system.js';
+import { CHANNEL_OPTIONS, MemberStubs, openKeepAlive, unary } from './grpcCall.js';
+import { ProcessCluster, type ProcessMember } from './processCluster.js';
+import { registerTempDir, spawnLogged, type Child } from './processes.js';
+import { BenchError, type Held, type KeepAliveStream, type LockClient } from './system.js';
 
 /**
  * etcdSystem: a local etcd cluster (the `etcd` binary on PATH, its defaults
@@ -18,7 +19,6 @@ import { BenchError, type Cluster, type Held, type KeepAliveStream, type LockCli
  */
 
 const PROTO_DIR = join(import.meta.dirname, 'etcdProto');
-const START_TIMEOUT_MS = 30_000;
 
 /** etcdVersion is the first line of `etcd --version`, or null when etcd is not on PATH. */
 export function etcdVersion(): string | null {
@@ -34,32 +34,28 @@ export interface EtcdClusterOptions {
   readonly heartbeatIntervalMs?: number;
 }
 
-interface Member {
-  readonly name: string;
+interface Member extends ProcessMember {
   readonly clientUrl: string;
   readonly address: string;
   readonly args: string[];
-  readonly logPath: string;
-  child: Child | null;
 }
 
-export class EtcdCluster implements Cluster {
+export class EtcdCluster extends ProcessCluster<Member, EtcdStatus> {
   readonly system = 'etcd' as const;
-  readonly size: number;
   readonly description: string;
-  private readonly clients: EtcdClient[] = [];
-  private readonly statusClient: EtcdClient;
+  protected readonly statusClient: EtcdClient;
 
-  private constructor(private readonly dir: string, private readonly members: Member[], o: EtcdClusterOptions) {
-    this.size = members.length;
+  private constructor(dir: string, members: Member[], o: EtcdClusterOptions) {
+    super(dir, members);
     const election = o.electionTimeoutMs ?? 1000;
     const flags = o.electionTimeoutMs === undefined ? 'defaults' : `--election-timeout=${o.electionTimeoutMs} --heartbeat-interval=${o.heartbeatIntervalMs}`;
     this.description = `${members.length} members, ${flags} (election timeout ${election}-${2 * election} ms, heartbeat ${o.heartbeatIntervalMs ?? 100} ms)`;
     this.statusClient = new EtcdClient(members.map((m) => m.address));
   }
 
+  /** start spawns every member on fresh ports and waits (bounded) for a leader; a port clash ("address already in use") is retried. */
   static async start(o: EtcdClusterOptions): Promise<EtcdCluster> {
-    for (let attempt = 1; ; attempt++) {
+    return ProcessCluster.startBounded(async () => {
       const dir = mkdtempSync(join(tmpdir(), 'etcd-bench-'));
       registerTempDir(dir);
       const ports = await freePorts(2 * o.nodes);
@@ -85,114 +81,33 @@ export class EtcdCluster implements Cluster {
         ];
         return { name, clientUrl, address: `127.0.0.1:${ports[2 * i]}`, args, logPath: join(dir, `${name}.log`), child: null };
       });
-      const cluster = new EtcdCluster(dir, members, o);
-      try {
-        cluster.startAll();
-        await cluster.leader(START_TIMEOUT_MS);
-        await cluster.allServing(START_TIMEOUT_MS);
-        return cluster;
-      } catch (err) {
-        const clash = members.some((m) => /address already in use/.test(logTail(m.logPath, 50)));
-        await cluster.destroy();
-        if (!clash || attempt >= 3) throw err;
-      }
-    }
+      return new EtcdCluster(dir, members, o);
+    }, /address already in use/);
   }
 
-  client(): LockClient {
-    const c = new EtcdClient(this.members.map((m) => m.address));
-    this.clients.push(c);
-    return c;
+  protected newClient(): LockClient {
+    return new EtcdClient(this.members.map((m) => m.address));
   }
 
-  pid(member: number): number | null {
-    const c = this.member(member).child;
-    return c !== null && c.exited === null ? c.pid : null;
+  protected spawnMember(m: Member): Child {
+    return spawnLogged('etcd', m.args, m.logPath);
   }
 
-  startAll(): void {
-    for (let i = 0; i < this.size; i++) if (this.pid(i) === null) this.spawn(i);
+  /** claimsLeadership: etcd reports the leader's member id (0: none known); the leader is the member reporting itself. */
+  protected claimsLeadership(s: EtcdStatus): boolean {
+    return s.leader !== '0' && s.header.memberId === s.leader;
   }
 
-  async start(member: number): Promise<void> {
-    this.spawn(member);
-    const ok = await pollUntil(async () => {
-      this.assertAlive(member);
-      return (await this.status(member)) !== null ? true : null;
-    }, START_TIMEOUT_MS, 50);
-    if (ok === null) throw new BenchError(`etcd ${this.member(member).name} did not serve within ${START_TIMEOUT_MS} ms:\n${logTail(this.member(member).logPath)}`);
+  protected agreesWith(other: EtcdStatus, leader: EtcdStatus): boolean {
+    return other.leader === leader.leader && other.raftTerm === leader.raftTerm;
   }
 
-  async kill(member: number): Promise<void> {
-    const c = this.member(member).child;
-    if (c !== null) await killChild(c);
+  protected termOf(s: EtcdStatus): number {
+    return Number(s.raftTerm);
   }
 
-  async killAll(): Promise<void> {
-    await Promise.all(this.members.map((_, i) => this.kill(i)));
-  }
-
-  async leader(timeoutMs = START_TIMEOUT_MS): Promise<number> {
-    let last = 'no member answered';
-    const found = await pollUntil(async () => {
-      const all = await Promise.all(this.members.map((_, i) => (this.pid(i) === null ? null : this.status(i))));
-      last = all.map((s, i) => `${this.members[i]?.name}:${s === null ? '-' : `leader ${s.leader}`}`).join(' ');
-      for (const [i, s] of all.entries()) {
-        if (s === null || s.leader === '0' || s.header.memberId !== s.leader) continue;
-        const agree = all.filter((o) => o !== null && o.leader === s.leader && o.raftTerm === s.raftTerm).length;
-        if (agree > this.size / 2) return i;
-      }
-      for (let i = 0; i < this.size; i++) if (this.member(i).child !== null) this.assertAlive(i);
-      return null;
-    }, timeoutMs, 25);
-    if (found === null) throw new BenchError(`etcd: no leader within ${timeoutMs} ms (${last})`);
-    return found;
-  }
-
-  async term(): Promise<number | null> {
-    const s = await this.status(await this.leader());
-    return s === null ? null : Number(s.raftTerm);
-  }
-
-  /** allServing waits (bounded) until every member answers a status call: a leader needs only a majority. */
-  async allServing(timeoutMs: number): Promise<void> {
-    const ok = await pollUntil(async () => {
-      const all = await Promise.all(this.members.map((_, i) => this.status(i)));
-      return all.every((s) => s !== null) ? true : null;
-    }, timeoutMs, 25);
-    if (ok === null) throw new BenchError(`etcd: not every member served within ${timeoutMs} ms`);
-  }
-
-  async destroy(): Promise<void> {
-    await this.killAll();
-    for (const c of this.clients) c.close();
-    this.statusClient.close();
-    removeTempDir(this.dir);
-  }
-
-  private async status(member: number): Promise<EtcdStatus | null> {
-    try {
-      return await this.statusClient.status(member, 500);
-    } catch {
-      return null;
-    }
-  }
-
-  private spawn(member: number): void {
-    const m = this.member(member);
-    m.child = spawnLogged('etcd', m.args, m.logPath);
-  }
-
-  private assertAlive(member: number): void {
-    const m = this.member(member);
-    const e = m.child?.exited;
-    if (e !== undefined && e !== null && e.signal === null) throw new BenchError(`etcd ${m.name} exited by itself (code ${e.code}):\n${logTail(m.logPath)}`);
-  }
-
-  private member(i: number): Member {
-    const m = this.members[i];
-    if (m === undefined) throw new Error(`no member #${i}`);
-    return m;
+  protected describeStatus(m: Member, s: EtcdStatus | null): string {
+    return `${m.name}:${s === null ? '-' : `leader ${s.leader}`}`;
   }
 }
 
@@ -222,14 +137,13 @@ function constructors(): NonNullable<typeof ctors> {
 }
 
 /** EtcdClient: one channel per member, shared by the KV, Lease, Lock and Maintenance stubs. */
-export class EtcdClient implements LockClient {
+export class EtcdClient extends MemberStubs<Stubs> implements LockClient {
   readonly system = 'etcd' as const;
-  private readonly stubs: Stubs[];
 
   constructor(addresses: readonly string[]) {
     const k = constructors();
     const creds = grpc.credentials.createInsecure();
-    this.stubs = addresses.map((address) => {
+    super(addresses.map((address) => {
       const lease = new k.Lease(address, creds, CHANNEL_OPTIONS);
       const channelOverride = lease.getChannel();
       return {
@@ -238,7 +152,7 @@ export class EtcdClient implements LockClient {
         lock: new k.Lock(address, creds, { channelOverride }),
         maintenance: new k.Maintenance(address, creds, { channelOverride }),
       };
-    });
+    }));
   }
 
   async grant(member: number, ttlMs: number, deadlineMs: number): Promise<string> {
@@ -270,27 +184,6 @@ export class EtcdClient implements LockClient {
 
   openKeepAlive(member: number): KeepAliveStream {
     type Reply = { ID: string; TTL: string };
-    const stub = this.at(member).lease as unknown as Record<string, (md: grpc.Metadata, o: grpc.CallOptions) => grpc.ClientDuplexStream<object, Reply>>;
-    const open = stub.LeaseKeepAlive as (md: grpc.Metadata, o: grpc.CallOptions) => grpc.ClientDuplexStream<object, Reply>;
-    const stream = open.call(stub, new grpc.Metadata(), {});
-    return {
-      send: (leaseId) => void stream.write({ ID: leaseId }),
-      onReply: (cb) => void stream.on('data', (r: Reply) => cb(String(r.ID), Math.max(0, Number(r.TTL)) * 1000)),
-      onError: (cb) => void stream.on('error', (e: Error) => cb(e)),
-      close: () => {
-        stream.on('error', () => undefined);
-        stream.cancel();
-      },
-    };
-  }
-
-  close(): void {
-    for (const s of this.stubs) s.lease.close();
-  }
-
-  private at(member: number): Stubs {
-    const s = this.stubs[member];
-    if (s === undefined) throw new Error(`no member #${member}`);
-    return s;
+    return openKeepAlive<Reply>(this.at(member).lease, 'LeaseKeepAlive', (leaseId) => ({ ID: leaseId }), (r) => ({ leaseId: String(r.ID), ttlMs: Math.max(0, Number(r.TTL)) * 1000 }));
   }
 }

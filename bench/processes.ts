@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { sleep } from '../test/support/poll.js';
 
 /**
  * processes: every child process and temp dir the benchmark creates is
@@ -117,20 +118,5 @@ export function logTail(path: string, lines = 20): string {
     return readFileSync(path, 'utf8').split('\n').slice(-lines - 1).join('\n');
   } catch {
     return '';
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** pollUntil calls probe every intervalMs until it returns non-null (returned) or timeoutMs passes (null). */
-export async function pollUntil<T>(probe: () => Promise<T | null>, timeoutMs: number, intervalMs = 50): Promise<T | null> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== null) return v;
-    if (performance.now() >= deadline) return null;
-    await sleep(intervalMs);
   }
 }

@@ -1,5 +1,5 @@
 import { median } from '../stats.js';
-import { sleep } from '../processes.js';
+import { sleep } from '../../test/support/poll.js';
 import * as grpc from '@grpc/grpc-js';
 import { codeOf } from '../grpcCall.js';
 import type { Cluster, Held, LockClient } from '../system.js';

@@ -1,5 +1,5 @@
 import { rssBytes } from '../procStats.js';
-import { pollUntil } from '../processes.js';
+import { pollUntil } from '../../test/support/poll.js';
 import type { Cluster, LockClient } from '../system.js';
 import { inBatches, withRetry } from './loop.js';
 

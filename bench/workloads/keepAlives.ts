@@ -2,7 +2,7 @@ import { CpuMeter } from '../procStats.js';
 import { ratePerS } from '../stats.js';
 import type { Cluster, LockClient } from '../system.js';
 import { inBatches, withRetry } from './loop.js';
-import { sleep } from '../processes.js';
+import { sleep } from '../../test/support/poll.js';
 
 /**
  * keepAlives: `leases` leases renewed over one KeepAlive stream opened at the

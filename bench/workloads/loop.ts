@@ -1,4 +1,4 @@
-import { sleep } from '../processes.js';
+import { sleep } from '../../test/support/poll.js';
 
 /**
  * loop: runs `clients` concurrent client loops, each calling `step` until

@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,8 @@ import type { StatusResponse } from '../../src/server/apiProto.js';
 import type { SnapshotConfig, TimingConfig } from '../../src/node/clusterConfig.js';
 import { ApiClient, sleep, type ClientOptions } from './apiClient.js';
 import { freePorts } from '../support/freePorts.js';
+import { pollUntil } from '../support/poll.js';
+import { spawnRaftlockNode } from '../support/raftlockNode.js';
 import { issueCerts } from '../support/certs.js';
 
 /**
@@ -423,20 +425,12 @@ export class Cluster {
     if (m.alive) throw new Error(`spawn ${id}: it is already running (pid ${m.proc?.pid})`);
     m.starts++;
     m.expectExit = o.expectExit ?? false;
-    const fd = openSync(m.spec.logPath, 'a');
-    writeSync(fd, `${START_MARK} #${m.starts} of ${id} (${new Date().toISOString()})\n`);
-    let proc: ChildProcess;
-    try {
-      const env = { ...process.env };
-      delete env.NODE_OPTIONS;
-      proc = spawn(process.execPath, [SCRIPT, 'node', '--config', this.configPath, '--id', id], {
-        cwd: REPO,
-        env,
-        stdio: ['ignore', fd, fd],
-      });
-    } finally {
-      closeSync(fd);
-    }
+    const proc = spawnRaftlockNode({
+      configPath: this.configPath,
+      id,
+      logPath: m.spec.logPath,
+      startLine: `${START_MARK} #${m.starts} of ${id} (${new Date().toISOString()})`,
+    });
     const pid = proc.pid;
     if (pid !== undefined) livePids.add(pid);
     m.proc = proc;
@@ -553,21 +547,6 @@ function parseStatus(s: StatusResponse): Status {
     snapshotIndex: Number(s.snapshotIndex),
     members: s.members,
   };
-}
-
-/**
- * pollUntil calls `probe` every intervalMs until it returns non-null (that
- * value is returned) or timeoutMs passes (null). A probe that throws ends the
- * poll with that error.
- */
-export async function pollUntil<T>(probe: () => Promise<T | null>, timeoutMs: number, intervalMs = 50): Promise<T | null> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== null) return v;
-    if (performance.now() >= deadline) return null;
-    await sleep(intervalMs);
-  }
 }
 
 /** eventually polls `probe` until it returns non-null and returns that, or throws `what` after timeoutMs. */

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { failure, HOLDERS_METADATA, type ApiClient, type CallError } from './apiClient.js';
-import { eventually, pollUntil, startCluster, useClusterHarness, type Cluster, type Exit } from './cluster.js';
+import { pollUntil } from '../support/poll.js';
+import { eventually, startCluster, useClusterHarness, type Cluster, type Exit } from './cluster.js';
 
 /**
  * Issue test 6: bad requests get the conventional status codes and messages

@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { connect, type RaftlockClient } from '../../../src/client/index.js';
 import type { StatusResponse } from '../../../src/client/protocol.js';
 import { maxElectionTimeoutMs, type TimingConfig } from '../../../src/node/clusterConfig.js';
 import { freePorts } from '../../support/freePorts.js';
+import { spawnRaftlockNode } from '../../support/raftlockNode.js';
 import type { FinalState, HolderView } from '../history.js';
 import { describeMode, FaultProxy, PASS, type LinkMode } from './faultProxy.js';
 import { trackLocalSockets } from './localSockets.js';
@@ -48,7 +49,6 @@ import { now, Recorder } from './recorder.js';
  */
 
 export const REPO = join(import.meta.dirname, '..', '..', '..');
-const SCRIPT = join(REPO, 'scripts', 'raftlock.mjs');
 
 /** CHAOS_TIMING: ticks of 20 ms, elections in 200-400 ms, heartbeats every 40 ms. */
 export const CHAOS_TIMING: TimingConfig = Object.freeze({ tickMs: 20, electionTicks: 10, heartbeatTicks: 2 });
@@ -612,16 +612,7 @@ export class ChaosCluster {
     if (this.destroyed) throw new Error('the cluster was destroyed');
     if (n.alive) throw new Error(`spawn ${n.id}: already running`);
     n.starts++;
-    const fd = openSync(n.logPath, 'a');
-    writeSync(fd, `${START_MARK} #${n.starts} of ${n.id}\n`);
-    let proc: ChildProcess;
-    try {
-      const env = { ...process.env };
-      delete env.NODE_OPTIONS;
-      proc = spawn(process.execPath, [SCRIPT, 'node', '--config', n.configPath, '--id', n.id], { cwd: REPO, env, stdio: ['ignore', fd, fd] });
-    } finally {
-      closeSync(fd);
-    }
+    const proc = spawnRaftlockNode({ configPath: n.configPath, id: n.id, logPath: n.logPath, startLine: `${START_MARK} #${n.starts} of ${n.id}` });
     const pid = proc.pid;
     if (pid !== undefined) livePids.add(pid);
     n.proc = proc;

@@ -2,20 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadClusterConfig, nodeSpec, parseClusterConfig } from '../../../src/node/clusterConfig.js';
+import { loadClusterConfig, nodeSpec, parseClusterConfig } from '../../../src/node/clusterConfig.js';
+import { configProblems } from '../../support/configProblems.js';
 
 const node = (i: number): Record<string, unknown> => ({ id: `n${i}`, clientAddress: `127.0.0.1:70${i}0`, peerAddress: `127.0.0.1:71${i}0` });
 const base = (): Record<string, unknown> => ({ clusterId: 'c1', nodes: [node(1), node(2), node(3)] });
-
-function problemsOf(raw: unknown): string[] {
-  try {
-    parseClusterConfig(raw, 'test', '/base');
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return [...(err as ConfigError).problems];
-  }
-  return [];
-}
 
 describe('cluster config', () => {
   it('accepts the shipped examples', () => {
@@ -51,12 +42,12 @@ describe('cluster config', () => {
   it.each(cases)('%s is refused with a message that says what is accepted', (_name, mutate, message) => {
     const c = base();
     mutate(c);
-    const problems = problemsOf(c);
+    const problems = configProblems(c);
     expect(problems.some((p) => message.test(p)), problems.join('\n')).toBe(true);
   });
 
   it('reports every problem at once', () => {
-    expect(problemsOf({ clusterId: 'x y', nodes: 'n1', bogus: true }).length).toBe(3);
+    expect(configProblems({ clusterId: 'x y', nodes: 'n1', bogus: true }).length).toBe(3);
   });
 
   it('names the members when asked for an unknown id', () => {

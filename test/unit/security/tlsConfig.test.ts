@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseClusterConfig } from '../../../src/node/clusterConfig.js';
+import { parseClusterConfig } from '../../../src/node/clusterConfig.js';
+import { configProblems } from '../../support/configProblems.js';
 
 const files = (id: string): Record<string, string> => ({ ca: 'tls/ca.pem', cert: `tls/${id}.pem`, key: `tls/${id}-key.pem` });
 const node = (i: number, tls?: unknown): Record<string, unknown> => ({
@@ -7,16 +8,6 @@ const node = (i: number, tls?: unknown): Record<string, unknown> => ({
 });
 const tlsNode = (i: number, extra: Record<string, unknown> = {}): Record<string, unknown> =>
   node(i, { peer: files(`n${i}`), client: { ...files(`n${i}`), ...extra } });
-
-function problemsOf(raw: unknown): string[] {
-  try {
-    parseClusterConfig(raw, 'test', '/base');
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return [...(err as ConfigError).problems];
-  }
-  return [];
-}
 
 describe('cluster config: tls', () => {
   it('resolves TLS paths against the config folder, like dataDir; requireClientCert defaults to false', () => {
@@ -46,7 +37,7 @@ describe('cluster config: tls', () => {
     ['client TLS on some members only', [tlsNode(1), tlsNode(2), node(3, { peer: files('n3') })], /tls\.client is set for n1, n2 but not for n3/],
   ];
   it.each(cases)('refuses %s with a clear message', (_what, nodes, message) => {
-    const problems = problemsOf({ clusterId: 'c1', nodes });
+    const problems = configProblems({ clusterId: 'c1', nodes });
     expect(problems.join('\n')).toMatch(message);
   });
 });
