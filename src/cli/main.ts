@@ -7,6 +7,8 @@ import { registerLockCommand } from './lockCommand.js';
 import { describeUserError, registerNodeCommand } from './nodeCommand.js';
 import { finishedCode } from './run.js';
 import { registerStatusCommand } from './statusCommand.js';
+import { registerRecoverCommand } from './recoverCommand.js';
+import { registerSnapshotCommand } from './snapshotCommand.js';
 
 /**
  * The `raftlock` command. Mistakes the user can fix end in a one-line error and
@@ -36,6 +38,8 @@ registerLockCommand(program);
 registerLeaseCommand(program);
 registerGetCommand(program);
 registerStatusCommand(program);
+registerSnapshotCommand(program);
+registerRecoverCommand(program);
 oneLineErrors(program, 'raftlock');
 
 /** oneLineErrors makes commander's own errors (unknown flag, missing argument) one line, naming the command's help. */

@@ -88,7 +88,7 @@ export type ResponseOf<M extends UnaryMethod> = UnaryMethods[M][1];
 let definitions: grpc.GrpcObject | null = null;
 
 /** methodDefinition returns a method's path and serializers, loading the proto file once. */
-function methodDefinition<Req, Res>(method: UnaryMethod | 'Lease/KeepAlive'): grpc.MethodDefinition<Req, Res> {
+function methodDefinition<Req, Res>(method: UnaryMethod | 'Lease/KeepAlive' | 'Maintenance/Snapshot'): grpc.MethodDefinition<Req, Res> {
   if (definitions === null) definitions = loadSync(PROTO_PATH, LOADER_OPTIONS) as unknown as grpc.GrpcObject;
   const [service, name] = method.split('/') as [string, string];
   const definition = (definitions[`${PACKAGE}.${service}`] as Record<string, unknown> | undefined)?.[name];
@@ -183,6 +183,27 @@ export type KeepAliveCall = grpc.ClientDuplexStream<KeepAliveRequest, KeepAliveR
 export function openKeepAlive(channel: grpc.Client): KeepAliveCall {
   const definition = methodDefinition<KeepAliveRequest, KeepAliveResponse>('Lease/KeepAlive');
   return channel.makeBidiStreamRequest(definition.path, definition.requestSerialize, definition.responseDeserialize, new grpc.Metadata(), {});
+}
+
+/** SnapshotChunk is one message of Maintenance.Snapshot: header fields in the first only, then data in order. */
+export interface SnapshotChunk {
+  readonly clusterId: string;
+  readonly index: Wire64;
+  readonly term: Wire64;
+  readonly totalBytes: Wire64;
+  readonly crc32: number;
+  readonly data: Uint8Array;
+}
+
+/** SnapshotCall is the client side of one Maintenance.Snapshot stream. */
+export type SnapshotCall = grpc.ClientReadableStream<SnapshotChunk>;
+
+/** openSnapshot starts a Maintenance.Snapshot stream that the server must finish within `timeoutMs`. */
+export function openSnapshot(channel: grpc.Client, timeoutMs: number): SnapshotCall {
+  const definition = methodDefinition<Record<string, never>, SnapshotChunk>('Maintenance/Snapshot');
+  return channel.makeServerStreamRequest(definition.path, definition.requestSerialize, definition.responseDeserialize, {}, new grpc.Metadata(), {
+    deadline: Date.now() + timeoutMs,
+  });
 }
 
 /** streamFailure reads a stream's 'error' event into a CallFailure. */

@@ -55,6 +55,22 @@ export interface NodeApi {
   waitForGrant(name: string, leaseId: number, signal: AbortSignal): Promise<number>;
 
   status(): NodeStatus;
+
+  /**
+   * snapshot returns the whole lock state as the state machine's snapshot
+   * bytes, taken on the leader after a ReadIndex round: its index is at least
+   * the read index of the call, so it holds every write acknowledged before
+   * the call began (a linearizable backup).
+   */
+  snapshot(): Promise<NodeSnapshot>;
+}
+
+/** NodeSnapshot is the lock state at Raft position (index, term) of cluster clusterId. */
+export interface NodeSnapshot {
+  readonly clusterId: string;
+  readonly index: number;
+  readonly term: number;
+  readonly data: Uint8Array;
 }
 
 export interface NodeStatus {

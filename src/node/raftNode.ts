@@ -19,6 +19,7 @@ import {
   ProposalRefusedError,
   WaitCancelledError,
   type NodeApi,
+  type NodeSnapshot,
   type NodeStatus,
 } from './nodeApi.js';
 
@@ -234,6 +235,16 @@ export class RaftNode implements NodeApi {
         }
       };
       this.pendingReads.set(ctx, { kind: 'read', run, reject });
+    });
+  }
+
+  snapshot(): Promise<NodeSnapshot> {
+    return this.read((sm) => {
+      const index = sm.lastAppliedIndex;
+      const term = this.core().termAt(index);
+      // Invariant: the applied index is in the log, or is the index of the snapshot it was compacted into.
+      if (term === undefined) throw new Error(`invariant: no term known for the applied index ${index}`);
+      return { clusterId: this.cfg.clusterId, index, term, data: sm.snapshot() };
     });
   }
 

@@ -28,7 +28,7 @@ export const API_PROTO_LOADER_OPTIONS: Options = Object.freeze({
 /** API_PACKAGE is the proto package of the public API. */
 export const API_PACKAGE = 'raftlock.v1';
 
-export type ApiServiceName = 'Lease' | 'Lock' | 'Cluster';
+export type ApiServiceName = 'Lease' | 'Lock' | 'Cluster' | 'Maintenance';
 
 /** Long is a 64-bit integer as proto-loader decodes it (`longs: String`); a number is accepted when encoding. */
 export type Long = string;
@@ -69,21 +69,34 @@ export interface StatusResponse {
   readonly members: readonly MemberWire[];
 }
 
+export type SnapshotRequest = Record<string, never>;
+/** SnapshotChunk: header fields in the first message only; data in order, at most MAINTENANCE_CHUNK_BYTES each. */
+export interface SnapshotChunk {
+  readonly clusterId: string;
+  readonly index: Long;
+  readonly term: Long;
+  readonly totalBytes: Long;
+  readonly crc32: number;
+  readonly data: Uint8Array;
+}
+
 export interface ApiServices {
   readonly Lease: grpc.ServiceDefinition;
   readonly Lock: grpc.ServiceDefinition;
   readonly Cluster: grpc.ServiceDefinition;
+  readonly Maintenance: grpc.ServiceDefinition;
 }
 
 const METHODS: Record<ApiServiceName, readonly string[]> = {
   Lease: ['Grant', 'KeepAlive', 'Revoke', 'TimeToLive', 'List'],
   Lock: ['Acquire', 'Release', 'Get'],
   Cluster: ['Status'],
+  Maintenance: ['Snapshot'],
 };
 
 let cached: ApiServices | null = null;
 
-/** apiServices returns the three public service definitions, loading the proto file once. */
+/** apiServices returns the public service definitions, loading the proto file once. */
 export function apiServices(): ApiServices {
   if (cached === null) {
     const pkg = loadSync(API_PROTO_PATH, API_PROTO_LOADER_OPTIONS);
@@ -95,7 +108,7 @@ export function apiServices(): ApiServices {
       }
       return service as grpc.ServiceDefinition;
     };
-    cached = Object.freeze({ Lease: load('Lease'), Lock: load('Lock'), Cluster: load('Cluster') });
+    cached = Object.freeze({ Lease: load('Lease'), Lock: load('Lock'), Cluster: load('Cluster'), Maintenance: load('Maintenance') });
   }
   return cached;
 }

@@ -104,6 +104,44 @@ export class Forwarder {
     });
   }
 
+  /**
+   * serverStream forwards a server-streaming call (Maintenance.Snapshot) to
+   * the leader and relays its messages in order, with backpressure; the
+   * leader's status ends the caller's stream. Capped at timeoutMs like unary.
+   */
+  serverStream<Req, Res>(service: ApiServiceName, method: string, request: Req, down: grpc.ServerWritableStream<Req, Res>, leader: LeaderHint): void {
+    const definition = methodOf<Req, Res>(service, method);
+    const client = this.clientFor(leader);
+    const up = client.makeServerStreamRequest<Req, Res>(definition.path, definition.requestSerialize, definition.responseDeserialize, request, forwardedMetadata(), {
+      parent: down,
+      propagate_flags: grpc.propagate.DEADLINE | grpc.propagate.CANCELLATION,
+      deadline: Date.now() + this.options.timeoutMs,
+    });
+    let finished = false;
+    const finish = (error: ApiError | null): void => {
+      if (finished) return;
+      finished = true;
+      if (down.cancelled) return;
+      if (error === null) down.end();
+      else down.emit('error', error.toStatus());
+    };
+    down.on('cancelled', () => {
+      finished = true;
+      up.cancel();
+    });
+    up.on('data', (res: Res) => {
+      if (finished) return;
+      if (!down.write(res)) {
+        up.pause();
+        down.once('drain', () => up.resume());
+      }
+    });
+    up.on('error', (err: grpc.ServiceError) => finish(relayError(err, leader)));
+    up.on('status', (status: grpc.StatusObject) => {
+      if (status.code === grpc.status.OK) finish(null);
+    });
+  }
+
   /** close closes every cached channel; later calls fail with UNAVAILABLE. */
   close(): void {
     this.closed = true;

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Level, type BatchOperation } from 'level';
 import type { RestoredState } from '../raft/raft.js';
@@ -333,6 +333,38 @@ export class LevelStorage implements RaftStorage {
   private engineError(err: unknown): unknown {
     if (errorCode(err) !== 'LEVEL_CORRUPTION') return err;
     return new CorruptDataError(this.dataDir, { record: 'LevelDB file', key: '(engine)', expected: 'LevelDB tables and logs that pass their own checks', found: describe(err) });
+  }
+}
+
+/**
+ * readStoredIdentity returns the identity recorded in an existing data dir,
+ * for offline tools (`raftlock recover`) that must open a dir without knowing
+ * whose it is. A missing dir, or one without a raftlock identity, is a
+ * StorageError saying so; nothing is created or written.
+ */
+export async function readStoredIdentity(dataDir: string): Promise<NodeIdentity> {
+  if (!existsSync(join(dataDir, 'CURRENT'))) {
+    throw new StorageError(`${dataDir} is not a raftlock data dir (no LevelDB CURRENT file); give the data dir of a member`);
+  }
+  const db: Db = new Level<Uint8Array, Uint8Array>(dataDir, { keyEncoding: 'view', valueEncoding: 'view', createIfMissing: false });
+  try {
+    await db.open();
+  } catch (err) {
+    throw new StorageError(`cannot open data dir ${dataDir}: ${describe(err)} (is a raftlock node still running on it? stop it first)`, { cause: err });
+  }
+  try {
+    const record = (await readAll(sublevels(db).meta)).get(IDENTITY_KEY);
+    if (record === undefined) throw new StorageError(`data dir ${dataDir} holds no raftlock identity record; it was never a member's data dir`);
+    try {
+      return decodeIdentity(record);
+    } catch (err) {
+      if (err instanceof RecordFormatError) {
+        throw new CorruptDataError(dataDir, { record: 'identity', key: 'meta/identity', expected: err.expected, found: err.found });
+      }
+      throw err;
+    }
+  } finally {
+    await db.close();
   }
 }
 

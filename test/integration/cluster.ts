@@ -40,7 +40,7 @@ export const FAST_TIMING: TimingConfig = Object.freeze({ tickMs: 20, electionTic
 export const FAST_MIN_TTL_MS = 500;
 
 export interface ClusterOptions {
-  readonly nodes?: 3 | 5;
+  readonly nodes?: 1 | 3 | 5;
   readonly timing?: Partial<TimingConfig>;
   readonly snapshot?: Partial<SnapshotConfig>;
   readonly limits?: Partial<LockLimits>;
@@ -61,6 +61,11 @@ export interface ClusterOptions {
    * started them; 'file' clusters (started in beforeAll) after the file.
    */
   readonly scope?: 'test' | 'file';
+  /**
+   * beforeStart runs after the config is written and before any member is
+   * spawned (e.g. to seed the data dirs from a backup).
+   */
+  readonly beforeStart?: (cluster: Cluster) => Promise<void>;
 }
 
 export interface MemberSpec {
@@ -149,6 +154,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const owner = options.scope === 'file' ? fileScoped : current;
     owner.push(cluster);
     try {
+      await options.beforeStart?.(cluster);
       cluster.startAll();
       await cluster.waitForLeader({ timeoutMs: options.leaderTimeoutMs ?? 30_000 });
       await Promise.all(cluster.ids.map((id) => cluster.waitServing(id, 20_000)));

@@ -3,7 +3,7 @@ import type { Command } from '../../../src/lock/commands.js';
 import type { LockLimits } from '../../../src/lock/limits.js';
 import type { ApplyResult, CommandResult } from '../../../src/lock/results.js';
 import { LockStateMachine } from '../../../src/lock/stateMachine.js';
-import { NotLeaderError, WaitCancelledError, type NodeApi, type NodeStatus } from '../../../src/node/nodeApi.js';
+import { NotLeaderError, WaitCancelledError, type NodeApi, type NodeSnapshot, type NodeStatus } from '../../../src/node/nodeApi.js';
 
 /**
  * FakeNode is the NodeApi twin for server tests: a single-node "cluster" that
@@ -133,6 +133,10 @@ export class FakeNode implements NodeApi {
     const err = this.beforeRead?.();
     if (err !== undefined) throw err;
     return query(this.sm);
+  }
+
+  snapshot(): Promise<NodeSnapshot> {
+    return this.read((sm) => ({ clusterId: 'fake-cluster', index: sm.lastAppliedIndex, term: this.term, data: sm.snapshot() }));
   }
 
   async keepAlive(leaseId: number): Promise<number> {
