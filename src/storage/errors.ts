@@ -87,9 +87,9 @@ export class UnsupportedFormatError extends StorageError {
   readonly storedVersion: number;
   readonly supportedVersion: number;
 
-  constructor(dataDir: string, storedVersion: number, supportedVersion: number) {
+  constructor(dataDir: string, storedVersion: number, supportedVersion: number, what = 'storage format') {
     super(
-      `data dir ${dataDir} uses storage format version ${storedVersion}; this build reads version ${supportedVersion} only. ` +
+      `data dir ${dataDir} uses ${what} version ${storedVersion}; this build reads version ${supportedVersion} only. ` +
         'Run the release that wrote it, or restore the data dir from a member running this release.',
     );
     this.dataDir = dataDir;

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { Level, type BatchOperation } from 'level';
 import type { RestoredState } from '../raft/raft.js';
 import type { Entry, HardState, Snapshot } from '../raft/types.js';
-import { CorruptDataError, DataDirMismatchError, StorageError, UnsupportedFormatError, type CorruptRecord } from './errors.js';
+import { CorruptDataError, StorageError, UnsupportedFormatError, type CorruptRecord } from './errors.js';
+import { checkDataDirIdentity, decodeDataDirIdentity, encodeDataDirIdentity, newDataDirIdentity } from './dataDirIdentity.js';
 import { EMPTY_HARD_STATE, LogShape, type LogEdit } from './logShape.js';
 import type { NodeIdentity, PersistUpdate, RaftStorage } from './raftStorage.js';
 import {
@@ -12,7 +13,6 @@ import {
   decodeEntry,
   decodeFormatVersion,
   decodeHardState,
-  decodeIdentity,
   decodeIndexKey,
   decodeSnapshotMeta,
   describeSnapshot,
@@ -20,7 +20,6 @@ import {
   encodeEntry,
   encodeFormatVersion,
   encodeHardState,
-  encodeIdentity,
   encodeSnapshotMeta,
   hexKey,
   indexKey,
@@ -66,7 +65,8 @@ interface Open {
  * LevelStorage keeps one node's Raft state in LevelDB (through `level`), in
  * four sublevels:
  *
- *   meta  identity (cluster id, node id) and the storage format version
+ *   meta  identity (dataDirIdentity.ts: cluster id, node id, created at) and the
+ *         storage format version
  *   hard  "state": the hard state (term, vote, commit)
  *   log   one record per entry, keyed by the index as 8 bytes big-endian, so
  *         key order is index order
@@ -225,8 +225,8 @@ export class LevelStorage implements RaftStorage {
     if (formatRecord === undefined) this.corrupt({ record: 'storage format version', key: 'meta/format', expected: 'a format record beside the identity', found: 'none' });
     const format = this.decode('storage format version', 'meta/format', () => decodeFormatVersion(formatRecord));
     if (format !== STORAGE_FORMAT_VERSION) throw new UnsupportedFormatError(this.dataDir, format, STORAGE_FORMAT_VERSION);
-    const stored = this.decode('identity', 'meta/identity', () => decodeIdentity(identityRecord));
-    if (stored.clusterId !== identity.clusterId || stored.nodeId !== identity.nodeId) throw new DataDirMismatchError(this.dataDir, stored, identity);
+    const stored = this.decode('identity', 'meta/identity', () => decodeDataDirIdentity(identityRecord, this.dataDir));
+    checkDataDirIdentity(this.dataDir, stored, identity);
 
     const hardState = await this.loadHardState(subs);
     const snap = await this.loadSnapshot(subs);
@@ -248,7 +248,7 @@ export class LevelStorage implements RaftStorage {
     const ops: BatchOp[] = [
       { type: 'put', sublevel: subs.hard, key: HARD_KEY, value: encodeHardState(EMPTY_HARD_STATE) },
       { type: 'put', sublevel: subs.meta, key: FORMAT_KEY, value: encodeFormatVersion(STORAGE_FORMAT_VERSION) },
-      { type: 'put', sublevel: subs.meta, key: IDENTITY_KEY, value: encodeIdentity(identity) },
+      { type: 'put', sublevel: subs.meta, key: IDENTITY_KEY, value: encodeDataDirIdentity(newDataDirIdentity(identity, new Date())) },
     ];
     await db.batch(ops, { sync: true });
   }
@@ -356,7 +356,8 @@ export async function readStoredIdentity(dataDir: string): Promise<NodeIdentity>
     const record = (await readAll(sublevels(db).meta)).get(IDENTITY_KEY);
     if (record === undefined) throw new StorageError(`data dir ${dataDir} holds no raftlock identity record; it was never a member's data dir`);
     try {
-      return decodeIdentity(record);
+      const { clusterId, nodeId } = decodeDataDirIdentity(record, dataDir);
+      return { clusterId, nodeId };
     } catch (err) {
       if (err instanceof RecordFormatError) {
         throw new CorruptDataError(dataDir, { record: 'identity', key: 'meta/identity', expected: err.expected, found: err.found });

@@ -18,7 +18,7 @@ import type { NodeIdentity } from './raftStorage.js';
  *   SnapshotMeta index u64 | term u64 | dataBytes u64 | dataCrc u32 | chunks u32 |
  *                voters u16 | (len u16 | voter UTF-8)*
  *   chunk        raw snapshot bytes (chunk i holds bytes [i*CHUNK, (i+1)*CHUNK))
- *   Identity     len u16 | clusterId UTF-8 | len u16 | nodeId UTF-8
+ *   Identity     UTF-8 JSON (dataDirIdentity.ts); dirs from before it: len u16 | clusterId UTF-8 | len u16 | nodeId UTF-8
  *   Format       storage format version u32
  *
  * Log keys are the index as 8 bytes big-endian, so key order is index order.
@@ -182,6 +182,13 @@ class Reader {
       throw new RecordFormatError(`a ${this.what} payload of ${this.pos} bytes`, `${this.payload.length} bytes`);
     }
   }
+}
+
+/** frame wraps a payload as a record: version byte, payload, CRC-32 (for records whose payload another module encodes). */
+export function frame(payload: Uint8Array): Uint8Array {
+  const w = new Writer(payload.length);
+  w.raw(payload);
+  return w.finish();
 }
 
 /** unframe checks a record's version and checksum and returns a view of its payload. */
@@ -373,6 +380,11 @@ export function snapshotDataCrc(data: Uint8Array): number {
 
 // ---------------------------------------------------------------- meta
 
+/**
+ * encodeIdentity writes the binary identity payload of data dirs created
+ * before dataDirIdentity.ts (which reads it still); kept so tests can build
+ * such a dir.
+ */
 export function encodeIdentity(id: NodeIdentity): Uint8Array {
   const cluster = stringBytes(id.clusterId, 'cluster id');
   const node = stringBytes(id.nodeId, 'node id');
