@@ -27,6 +27,7 @@ const program = new Command('raftlock')
       "  raftlock lock backups -- sh -c 'echo holding with token $RAFTLOCK_TOKEN'",
       '  raftlock lease grant 30s',
       '  raftlock get backups --json',
+      '  raftlock snapshot save locks.rlsnap          # a backup; `raftlock snapshot restore --help` to seed a new cluster',
       '',
       'Client commands find the cluster with --endpoints host:port,..., else $RAFTLOCK_ENDPOINTS,',
       'else the client addresses in cluster.example.json. Run `raftlock COMMAND --help` for more.',
