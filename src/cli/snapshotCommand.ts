@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { BackupError } from '../backup/backupError.js';
 import { encodeSnapshotFile, SnapshotFileError } from '../backup/snapshotFile.js';
 import { writeFileAtomic } from '../backup/snapshotFileIo.js';
-import { fetchSnapshot } from '../client/snapshot.js';
+import { fetchSnapshot } from '../client/index.js';
 import { CorruptSnapshotError } from '../lock/errors.js';
 import { loadClusterConfig } from '../node/clusterConfig.js';
 import { DURATION_HELP, parseDuration } from './duration.js';

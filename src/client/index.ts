@@ -25,6 +25,7 @@ export type { BackoffPolicy } from './connection.js';
 export { loadClientTls, type ClientTlsFiles, type ClientTlsOptions } from './tls.js';
 export { Lease, safetyMarginMs, type LeaseTimeToLive } from './lease.js';
 export { LockHandle, type LockContext, type LockState, type LockWaiter } from './lock.js';
+export { fetchSnapshot, type FetchedSnapshot, type FetchSnapshotOptions } from './snapshot.js';
 export {
   AbortError,
   ClientClosedError,
