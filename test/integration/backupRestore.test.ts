@@ -1,10 +1,11 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { GetLockResponse, ListLeasesResponse } from '../../src/server/apiProto.js';
 import { decodeSnapshotFile } from '../../src/backup/snapshotFile.js';
 import { killStrays, runCli, type CliResult } from '../cli/realCluster.js';
-import { eventually, startCluster, useClusterHarness, type Cluster } from './cluster.js';
+import { eventually, freePorts, startCluster, useClusterHarness, type Cluster } from './cluster.js';
 
 /**
  * Backup and recovery against real processes: `raftlock snapshot save` from
@@ -159,6 +160,22 @@ describe('snapshot save and restore', () => {
     // The new cluster keeps serving with its own two members.
     await expectServes(b);
   }, 180_000);
+});
+
+describe('snapshot save without a cluster', () => {
+  it('exits 69 (unavailable) naming the members it tried, and writes no file', async () => {
+    const [port] = await freePorts(1);
+    const dir = mkdtempSync(join(tmpdir(), 'raftlock-save-'));
+    try {
+      const file = join(dir, 'never.rlsnap');
+      const r = await runCli(['snapshot', 'save', file, '--endpoints', `127.0.0.1:${port}`, '--timeout', '1s']);
+      expect(r.code, r.stderr).toBe(69);
+      expect(r.stderr).toContain(`no member served a snapshot (tried 127.0.0.1:${port})`);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('disaster recovery', () => {
