@@ -346,6 +346,7 @@ export async function readStoredIdentity(dataDir: string): Promise<NodeIdentity>
   if (!existsSync(join(dataDir, 'CURRENT'))) {
     throw new StorageError(`${dataDir} is not a raftlock data dir (no LevelDB CURRENT file); give the data dir of a member`);
   }
+  refuseQuarantined(dataDir);
   const db: Db = new Level<Uint8Array, Uint8Array>(dataDir, { keyEncoding: 'view', valueEncoding: 'view', createIfMissing: false });
   try {
     await db.open();
@@ -353,6 +354,9 @@ export async function readStoredIdentity(dataDir: string): Promise<NodeIdentity>
     throw new StorageError(`cannot open data dir ${dataDir}: ${describe(err)} (is a raftlock node still running on it? stop it first)`, { cause: err });
   }
   try {
+    // This open may be the one that recovers LevelDB's write-ahead log: check (and quarantine) as LevelStorage.open does,
+    // or a later open would find the report rotated away.
+    quarantineIfRecoveryDroppedData(dataDir);
     const record = (await readAll(sublevels(db).meta)).get(IDENTITY_KEY);
     if (record === undefined) throw new StorageError(`data dir ${dataDir} holds no raftlock identity record; it was never a member's data dir`);
     try {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -88,6 +88,25 @@ describe('forceNewCluster', () => {
     const sm = LockStateMachine.restore((await openNew(join(root, 'new', 'n1'), 'recovered')).snapshot!.data);
     expect(sm.getLock('a')?.holders).toEqual([{ leaseId: 7, token: 2, mode: 'shared' }]);
     expect(sm.getLock('b')?.holders).toEqual([{ leaseId: 7, token: 3, mode: 'exclusive' }]);
+  });
+
+  it('refuses a survivor whose write-ahead log LevelDB would recover by dropping records', async () => {
+    const root = tempDir();
+    const old = join(root, 'old');
+    const storage = new LevelStorage(old);
+    await storage.open({ clusterId: 'lost', nodeId: 'n1' });
+    for (let i = 1; i <= 40; i++) {
+      await storage.persist({ snapshot: null, entries: [entry(i, 1, { type: 'grant-lease', leaseId: i, ttlMs: 60_000, idempotent: true })], hardState: { term: 1, vote: '', commit: i } });
+    }
+    // A graceful close leaves the records in LevelDB's write-ahead log.
+    await storage.close();
+    const logs = readdirSync(old).filter((f) => f.endsWith('.log')).map((f) => join(old, f)).filter((f) => readFileSync(f).length > 0);
+    expect(logs).toHaveLength(1);
+    const bytes = readFileSync(logs[0]!);
+    bytes[bytes.length >> 1] ^= 0x55;
+    writeFileSync(logs[0]!, bytes);
+    await expect(forceNewCluster({ fromDataDir: old, config: singleConfig(root, 'recovered'), nodeId: 'n1' })).rejects.toThrow(/corrupt write-ahead log/);
+    expect(existsSync(join(root, 'new'))).toBe(false);
   });
 
   it('refuses a dir that is not a member\'s data dir', async () => {
