@@ -48,8 +48,13 @@ export function registerRecoverCommand(program: Command): void {
         '  4. start it: raftlock node --config recovered.json --id n1',
         '  5. add members back with `raftlock member add`',
         '',
+        'Examples:',
+        '  raftlock recover --from-data-dir data/local/n1 --config recovered.json --node-id n1 --force-new-cluster',
+        '',
         'Every entry in the survivor\'s log is kept (also those it did not yet know were committed),',
         'and the new log starts after its last index, so fencing tokens keep increasing.',
+        '',
+        'Exit codes: 0 seeded; 1 refused (same cluster id, more than one member, non-empty data dir); 2 bad usage or no --force-new-cluster.',
       ].join('\n'),
     )
     .action(async (opts: RecoverFlags) => {

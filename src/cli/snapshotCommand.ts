@@ -34,7 +34,18 @@ interface RestoreFlags {
 }
 
 export function registerSnapshotCommand(program: Command): void {
-  const snapshot = program.command('snapshot').description('back up the lock state of a running cluster, or seed a new cluster from a backup');
+  const snapshot = program
+    .command('snapshot')
+    .description('back up the lock state of a running cluster, or seed a new cluster from a backup')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  raftlock snapshot save backup.rlsnap',
+        '  raftlock snapshot restore backup.rlsnap --config new-cluster.json --node-id n1',
+      ].join('\n'),
+    );
   const save = snapshot
     .command('save')
     .description('write a consistent, linearizable snapshot of every lease, lock, holder, waiter and token to FILE')
@@ -91,9 +102,13 @@ export function registerSnapshotCommand(program: Command): void {
         'and waiters; its Raft log starts after the snapshot\'s index, so new fencing tokens are',
         'above every old one. Leases get a full TTL from the new leader\'s first commit.',
         '',
-        'Example (a new 3-member cluster from one file):',
+        'Examples:',
+        '  raftlock snapshot restore backup.rlsnap --config new-cluster.json --node-id n1',
+        '  # a new 3-member cluster from one file:',
         '  for id in n1 n2 n3; do raftlock snapshot restore backup.rlsnap --config new-cluster.json --node-id $id; done',
         '  npm run cluster -- start --config new-cluster.json',
+        '',
+        'Exit codes: 0 seeded; 1 refused (damaged file, same cluster id, non-empty data dir); 2 bad usage.',
       ].join('\n'),
     )
     .action(async (file: string, opts: RestoreFlags) => {

@@ -244,7 +244,7 @@ describe('mistakes and failures: one line, a documented exit code, no stack trac
 
   it('--help on every command has examples', async () => {
     const helps = await Promise.all(
-      [['lock'], ['lease'], ['lease', 'grant'], ['lease', 'keep-alive'], ['lease', 'revoke'], ['lease', 'ttl'], ['lease', 'list'], ['get'], ['status'], []].map((a) =>
+      [['lock'], ['lease'], ['lease', 'grant'], ['lease', 'keep-alive'], ['lease', 'revoke'], ['lease', 'ttl'], ['lease', 'list'], ['get'], ['status'], ['snapshot'], ['snapshot', 'save'], ['snapshot', 'restore'], ['recover'], []].map((a) =>
         runCli([...a, '--help']),
       ),
     );
