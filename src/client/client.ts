@@ -16,7 +16,7 @@ import { KeepAliveStream } from './keepAliveStream.js';
 import { Lease, LeaseState, stateOf, type LeaseTimeToLive } from './lease.js';
 import { LockHandle, type LockContext, type LockState } from './lock.js';
 import { channelCredentials, type ClientTlsOptions } from './tls.js';
-import { bigintFromWire, modeFromWire, modeToWire, numberFromWire, type StatusResponse } from './protocol.js';
+import { bigintFromWire, modeFromWire, modeToWire, numberFromWire, type RequestOf, type StatusResponse } from './protocol.js';
 
 /**
  * client: RaftlockClient, the library's front door. It composes the
@@ -445,10 +445,23 @@ export class RaftlockClient {
     const waitUntil = performance.now() + waitMs;
     const chunk = (): number => (waitMs === 0 ? 0 : Math.max(1, Math.min(MAX_WAIT_CHUNK_MS, Math.ceil(waitUntil - performance.now()))));
     for (;;) {
+      let attempts = 0;
+      const request = (): RequestOf<'Lock/Acquire'> => {
+        if (attempts++ > 0 && waitMs > 0 && performance.now() >= waitUntil) {
+          // A retry once the wait has run out would not rejoin it (the server withdraws a wait when its wait_ms
+          // ends): it would be a fresh try, which can be granted ahead of waiters queued behind ours, after the
+          // caller's waitMs. The first attempt may have been granted with its reply lost: acquire() gives it back.
+          throw new UnavailableError(
+            `lock ${JSON.stringify(name)}: no node answered lease ${state.id}'s wait within waitMs ${waitMs}; it may have been granted meanwhile and is given back — retry`,
+            this.connection.knownEndpoints(),
+          );
+        }
+        return { name, leaseId: state.id, mode: modeToWire(mode), waitMs: String(chunk()) };
+      };
       try {
         const r = await this.connection.call(
           'Lock/Acquire',
-          () => ({ name, leaseId: state.id, mode: modeToWire(mode), waitMs: String(chunk()) }),
+          request,
           { signal, idempotent: true, context: { leaseId: state.id, lockName: name, waitMs }, holdMs: chunk },
         );
         return r.token;

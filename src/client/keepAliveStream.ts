@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { Backoff, type BackoffPolicy, type Connection } from './connection.js';
-import { REFRESH_FRACTION, type LeaseState } from './lease.js';
+import { REFRESH_FRACTION, stallMs, type LeaseState } from './lease.js';
 import { leaderHintOf, numberFromWire, openKeepAlive, streamFailure, type CallFailure, type KeepAliveCall, type KeepAliveResponse } from './protocol.js';
 
 /**
@@ -10,10 +10,13 @@ import { leaderHintOf, numberFromWire, openKeepAlive, streamFailure, type CallFa
  * - Cadence: each lease is renewed about every third of its TTL, counted from
  *   the send time of its last acknowledged renewal (lease.ts).
  * - A reply with ttl_ms 0 means the server no longer has the lease: it is lost.
- * - Stall detection: when a lease's next renewal is due while its previous one
- *   has waited a third of the TTL for a reply, the stream is presumed stuck
- *   (a paused or partitioned node keeps TCP open but never answers): it is
- *   cancelled and reopened elsewhere.
+ * - Stall detection: a keepalive unanswered for `stallMs` (a ninth of the TTL,
+ *   at least 150 ms; lease.ts; longer when replies have been slow, at most a
+ *   third of the TTL) marks the stream stuck (a paused or
+ *   partitioned node keeps TCP open but never answers): it is cancelled and
+ *   reopened at once on the next endpoint, where every live lease is renewed
+ *   straight away, so a lease with a short TTL still has most of its time
+ *   left to reach a new leader.
  * - Reconnect: a stream that ends or breaks is reopened — at once to the leader
  *   an UNAVAILABLE answer named, otherwise to the next endpoint after a
  *   jittered backoff capped at a sixth of the shortest live TTL — and every
@@ -25,6 +28,11 @@ import { leaderHintOf, numberFromWire, openKeepAlive, streamFailure, type CallFa
  *   ends it, and close() ends it for good.
  */
 
+/** RTT_STALL_MULTIPLE: a reply later than this many smoothed reply times (and later than stallMs) marks the stream stuck. */
+const RTT_STALL_MULTIPLE = 4;
+/** RTT_SMOOTHING: the weight of a new reply time in the smoothed one. */
+const RTT_SMOOTHING = 0.2;
+
 /** MAX_REDIRECTS_IN_A_ROW bounds leader hints followed without a pause. */
 const MAX_REDIRECTS_IN_A_ROW = 3;
 
@@ -35,6 +43,11 @@ export class KeepAliveStream {
   private call: KeepAliveCall | null = null;
   private address: string | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  /** stallTimer fires when the oldest unanswered keepalive on this stream reaches its stall deadline (`stallDueAt`). */
+  private stallTimer: NodeJS.Timeout | null = null;
+  private stallDueAt = Infinity;
+  /** srttMs: smoothed time from a keepalive's send to its reply (null before the first), so a loaded cluster is given more time. */
+  private srttMs: number | null = null;
   private redirects = 0;
   private closed = false;
 
@@ -96,10 +109,6 @@ export class KeepAliveStream {
     // Whatever happens now, look again in a third of the TTL (an acknowledgement reschedules sooner).
     this.schedule(lease, now + interval);
     if (this.call === null) return this.ensureOpen();
-    const oldest = lease.oldestUnacknowledged();
-    if (oldest !== null && now - oldest >= interval) {
-      return this.restart(); // no reply for a third of the TTL: the node is paused, partitioned or overloaded
-    }
     const leader = this.connection.leaderAddress();
     if (leader === null) this.connection.seekLeader();
     else if (leader !== this.address) return this.moveTo(leader);
@@ -122,8 +131,57 @@ export class KeepAliveStream {
 
   private send(lease: LeaseState): void {
     if (this.call === null || !lease.canSend()) return;
-    lease.recordSent(performance.now());
+    const now = performance.now();
+    lease.recordSent(now);
     this.call.write({ leaseId: lease.id });
+    this.armStallCheck(now + this.stallAfterMs(lease));
+  }
+
+  /**
+   * stallAfterMs: how long a keepalive of `lease` may go unanswered before the
+   * stream is presumed stuck: `stallMs` of its TTL, or RTT_STALL_MULTIPLE
+   * times the smoothed reply time when the cluster has been answering slower
+   * than that (a loaded machine must not have every slow reply cancelled), at
+   * most the renewal interval. With a single endpoint a new stream goes to the
+   * same node, so only a whole silent interval counts.
+   */
+  private stallAfterMs(lease: LeaseState): number {
+    const intervalMs = lease.ttlMs * REFRESH_FRACTION;
+    if (this.connection.knownEndpoints().length <= 1) return intervalMs;
+    return Math.min(intervalMs, Math.max(stallMs(lease.ttlMs), RTT_STALL_MULTIPLE * (this.srttMs ?? 0)));
+  }
+
+  /** armStallCheck makes sure the stream is checked for a stall by `dueAt`. */
+  private armStallCheck(dueAt: number): void {
+    if (this.stallTimer !== null && this.stallDueAt <= dueAt) return;
+    this.clearStallCheck();
+    this.stallDueAt = dueAt;
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = null;
+      this.stallDueAt = Infinity;
+      this.checkStall();
+    }, Math.max(0, dueAt - performance.now()));
+  }
+
+  private clearStallCheck(): void {
+    if (this.stallTimer !== null) clearTimeout(this.stallTimer);
+    this.stallTimer = null;
+    this.stallDueAt = Infinity;
+  }
+
+  /** checkStall restarts the stream if a keepalive has waited past its stall deadline; otherwise looks again at the next one. */
+  private checkStall(): void {
+    if (this.call === null || this.closed) return;
+    const now = performance.now();
+    let nextDue = Infinity;
+    for (const lease of this.leases.values()) {
+      const oldest = lease.oldestUnacknowledged();
+      if (oldest === null) continue;
+      const dueAt = oldest + this.stallAfterMs(lease);
+      if (dueAt <= now) return this.restart();
+      nextDue = Math.min(nextDue, dueAt);
+    }
+    if (nextDue !== Infinity) this.armStallCheck(nextDue);
   }
 
   private onReply(call: KeepAliveCall, reply: KeepAliveResponse): void {
@@ -137,6 +195,11 @@ export class KeepAliveStream {
     }
     this.backoff.reset();
     this.redirects = 0;
+    const sentAt = lease.oldestUnacknowledged();
+    if (sentAt !== null) {
+      const rttMs = performance.now() - sentAt;
+      this.srttMs = this.srttMs === null ? rttMs : (1 - RTT_SMOOTHING) * this.srttMs + RTT_SMOOTHING * rttMs;
+    }
     lease.acknowledge(ttlMs);
     this.schedule(lease, lease.refreshDueAt());
   }
@@ -178,14 +241,20 @@ export class KeepAliveStream {
     this.reconnectLater();
   }
 
-  /** restart abandons a stuck stream and reconnects elsewhere. */
+  /**
+   * restart abandons a stuck stream and reopens it at once on the next
+   * endpoint (noteFailure moves past this one), renewing every lease there.
+   * No backoff: the stuck stream already waited its stall time, which spaces
+   * the attempts; a node that refuses ends the new stream and the reconnect
+   * backoff applies from there.
+   */
   private restart(): void {
     const address = this.address;
     const call = this.call;
     this.detach();
     call?.cancel();
     if (address !== null) this.connection.noteFailure(address);
-    this.reconnectLater();
+    this.ensureOpen();
   }
 
   private reconnectLater(): void {
@@ -202,6 +271,7 @@ export class KeepAliveStream {
   /** detach forgets the current stream: its unacknowledged renewals can no longer be answered. */
   private detach(): void {
     this.call = null;
+    this.clearStallCheck();
     for (const lease of this.leases.values()) lease.forgetUnacknowledged();
   }
 

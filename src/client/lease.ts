@@ -42,6 +42,22 @@ export function safetyMarginMs(ttlMs: number): number {
 /** REFRESH_FRACTION: a lease is renewed about every third of its TTL, so two renewals can fail before it is lost. */
 export const REFRESH_FRACTION = 1 / 3;
 
+/**
+ * STALL_FRACTION and MIN_STALL_MS: a keepalive unanswered for a third of the
+ * renewal interval (at least 150 ms) marks its stream stuck. A healthy leader
+ * answers within a heartbeat round trip; waiting a whole interval (as before)
+ * left too little of a short TTL to find a new leader after a paused or
+ * killed one: with TTL 3 s the stream was given up 2 s after the last
+ * acknowledged send, 0.7 s before the lease's local deadline.
+ */
+export const STALL_FRACTION = 1 / 3;
+export const MIN_STALL_MS = 150;
+
+/** stallMs: how long a keepalive of a lease with `ttlMs` may wait for its reply before its stream is presumed stuck. */
+export function stallMs(ttlMs: number): number {
+  return Math.max(MIN_STALL_MS, Math.ceil(ttlMs * REFRESH_FRACTION * STALL_FRACTION));
+}
+
 /** MAX_UNACKNOWLEDGED bounds the keepalives of one lease awaiting a reply on one stream. */
 export const MAX_UNACKNOWLEDGED = 4;
 

@@ -222,3 +222,58 @@ describe('linearizability: budget', () => {
     expect(r.stats['unknownLocks']).toBe(1);
   });
 });
+
+describe('linearizability: long histories', () => {
+  /** A long run of clients taking turns on one lock, each grant on a fresh lease that is revoked after use. */
+  function turns(h: HistoryBuilder, count: number, fromMs: number): number {
+    let t = fromMs;
+    for (let i = 0; i < count; i++) {
+      const lease = `T${i}`;
+      h.acquire(`c${i % 8}`, lease, 'x', [t, t + 5], { token: String(1_000 + i) });
+      // A timed-out try of another client overlaps every turn: an op of unknown outcome the search must fold away.
+      h.acquire(`u${i % 8}`, `U${i}`, 'x', [t + 1, null], { outcome: 'unknown' });
+      h.release(`c${i % 8}`, lease, 'x', String(1_000 + i), [t + 6, t + 9]);
+      h.revoke(`u${i % 8}`, `U${i}`, [t + 10, t + 11]);
+      t += 12;
+    }
+    return t;
+  }
+
+  it('checks thousands of ops on one lock within a budget proportional to their number', () => {
+    const h = new HistoryBuilder();
+    turns(h, 3_000, 0);
+    const r = verdict(h, 40_000);
+    expect(r.violations).toEqual([]);
+    expect(r.stats['opsChecked']).toBe(12_000);
+  });
+
+  it('still knows a lease revoked thousands of ops ago is gone (a later grant on it is rejected)', () => {
+    const h = new HistoryBuilder();
+    h.acquire('old', 'OLD', 'x', [0, 5], { token: '1' });
+    h.release('old', 'OLD', 'x', '1', [6, 7]);
+    h.revoke('old', 'OLD', [8, 9]);
+    const t = turns(h, 2_000, 10);
+    h.acquire('old', 'OLD', 'x', [t, t + 5], { token: '999999' });
+    expect(verdict(h, 40_000).violations[0]).toMatch(/lock "x": not linearizable.*\[old\] acquire/);
+  });
+
+  it('still knows a lease revoked thousands of ops ago is gone (a later "lease not found" is accepted)', () => {
+    const h = new HistoryBuilder();
+    h.acquire('old', 'OLD', 'x', [0, 5], { token: '1' });
+    h.release('old', 'OLD', 'x', '1', [6, 7]);
+    h.revoke('old', 'OLD', [8, 9]);
+    const t = turns(h, 2_000, 10);
+    h.acquire('old', 'OLD', 'x', [t, t + 5], { outcome: 'fail', code: 'LeaseNotFoundError' });
+    expect(verdict(h, 40_000).violations).toEqual([]);
+  });
+
+  it('keeps an old wait of unknown outcome on a live lease pending: it may still take effect thousands of ops later', () => {
+    const h = new HistoryBuilder();
+    h.acquire('w', 'W', 'x', [0, null], { outcome: 'unknown', wait: true });
+    const t = turns(h, 2_000, 10);
+    // Only W's early wait, granted at the very end, explains this Get.
+    h.get('g', 'x', [t, t + 5], [['W', '777777']]);
+    // The search first tries W's expiry (its cheapest explanation) all the way down, so this one needs the default budget.
+    expect(verdict(h).violations).toEqual([]);
+  });
+});

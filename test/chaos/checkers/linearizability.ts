@@ -19,6 +19,7 @@ import {
   waitingBy,
   type ModelState,
 } from './lockModel.js';
+import { ALL_PENDING, DONE, markDone, PENDING, QUEUED, setStatus, statusKey, statusOf, type OpStatus } from './opStatus.js';
 
 /**
  * Checker 1: acquire / release / get are linearizable against the lock model
@@ -73,14 +74,9 @@ interface LinOp {
   readonly obligated: boolean;
 }
 
-/** Status of each op in a configuration: not yet, queued (a waiting acquire), done. */
-const PENDING = '0';
-const QUEUED = '1';
-const DONE = '2';
-
 interface Config {
   readonly state: ModelState;
-  readonly status: string;
+  readonly status: OpStatus;
 }
 
 /** A queued wait may be withdrawn (its wait ran out, or its client went away) unless its op says it was granted or ended by its lease's death. */
@@ -145,27 +141,34 @@ function opsByLock(history: History): Map<string, LinOp[]> {
   return byLock;
 }
 
-function setStatus(status: string, index: number, value: string): string {
-  return status.slice(0, index) + value + status.slice(index + 1);
-}
-
 /** LockSearch explores one lock's sub-history. */
 class LockSearch {
   private readonly seen = new Set<string>();
   private best: Config;
   private bestDone = -1;
   explored = 0;
+  /** obligatedBefore[i]: obligated ops among ops[0..i). */
+  private readonly obligatedBefore: number[];
+  /** minDeadlineFrom[i]: the earliest deadline among ops[i..]. */
+  private readonly minDeadlineFrom: number[];
+  /** lastUse: the highest op index naming each lease (see `compact`). */
+  private readonly lastUse = new Map<string, number>();
 
   constructor(
     private readonly ops: readonly LinOp[],
     private readonly maxStates: number,
   ) {
-    this.best = { state: EMPTY_MODEL, status: PENDING.repeat(ops.length) };
+    this.best = { state: EMPTY_MODEL, status: ALL_PENDING };
+    this.obligatedBefore = [0];
+    for (let i = 0; i < ops.length; i++) this.obligatedBefore.push(this.obligatedBefore[i]! + (ops[i]!.obligated ? 1 : 0));
+    this.minDeadlineFrom = new Array<number>(ops.length + 1).fill(Infinity);
+    for (let i = ops.length - 1; i >= 0; i--) this.minDeadlineFrom[i] = Math.min(ops[i]!.deadlineMs, this.minDeadlineFrom[i + 1]!);
+    ops.forEach((op, i) => this.lastUse.set(op.lease, i));
   }
 
   /** run answers 'ok', 'violation' (see `best`) or 'unknown' (budget exhausted). */
   run(): 'ok' | 'violation' | 'unknown' {
-    const start: Config = { state: EMPTY_MODEL, status: PENDING.repeat(this.ops.length) };
+    const start: Config = { state: EMPTY_MODEL, status: ALL_PENDING };
     const stack: Config[] = [start];
     this.seen.add(this.key(start));
     while (stack.length > 0) {
@@ -176,10 +179,11 @@ class LockSearch {
       const next = this.successors(config);
       // Push in reverse so the first successor (the earliest op) is explored first.
       for (let i = next.length - 1; i >= 0; i--) {
-        const key = this.key(next[i]!);
+        const compacted = this.compact(next[i]!);
+        const key = this.key(compacted);
         if (this.seen.has(key)) continue;
         this.seen.add(key);
-        stack.push(next[i]!);
+        stack.push(compacted);
       }
     }
     return 'violation';
@@ -191,32 +195,46 @@ class LockSearch {
     let stuck: LinOp | undefined;
     for (let i = 0; i < this.ops.length; i++) {
       const op = this.ops[i]!;
-      if (op.obligated && status[i] !== DONE && (stuck === undefined || op.deadlineMs < stuck.deadlineMs)) stuck = op;
+      if (op.obligated && statusOf(status, i) !== DONE && (stuck === undefined || op.deadlineMs < stuck.deadlineMs)) stuck = op;
     }
     const what = stuck === undefined ? 'no op' : describeOp(history, stuck.op);
     return `lock ${JSON.stringify(lock)}: not linearizable; no order of effects explains ${what}; the furthest order reached (${this.bestDone} ops placed) left the lock at: ${describeModel(state)}`;
   }
 
   /**
-   * key identifies a configuration for the memo. An op of unknown outcome
-   * whose lease is gone in this state can never take effect any more, so
-   * whether it did earlier leaves no trace beyond the model state: its status
-   * is folded to one value, which merges configurations that differ only
-   * there (the bulk of the states in histories with many timeouts and lapsed
-   * leases).
+   * compact forgets what can no longer matter, so configurations that differ
+   * only there share one memo entry and memory stays in proportion to the ops
+   * in flight:
+   * - an op of unknown outcome whose lease is gone can never take effect any
+   *   more, and whether it did earlier leaves no trace beyond the model state:
+   *   it counts as done (the bulk of the states in histories with many
+   *   timeouts and lapsed leases);
+   * - a gone lease that no op still to be placed names is dropped from the
+   *   model's gone list (it holds and waits for nothing, and nothing left asks
+   *   about it).
    */
+  private compact(config: Config): Config {
+    const { state } = config;
+    const status = markDone(config.status, (i) => !this.ops[i]!.obligated && isDead(state, this.ops[i]!.lease));
+    const stillNamed = new Set<string>();
+    for (const i of status.open) stillNamed.add(this.ops[i]!.lease);
+    const keep = (lease: string): boolean => this.lastUse.get(lease)! >= status.hi || stillNamed.has(lease);
+    const deadLeases = state.deadLeases.every(keep) ? state.deadLeases : state.deadLeases.filter(keep);
+    return { state: deadLeases === state.deadLeases ? state : { ...state, deadLeases }, status };
+  }
+
   private key(config: Config): string {
-    let status = '';
-    for (let i = 0; i < this.ops.length; i++) {
-      const op = this.ops[i]!;
-      status += !op.obligated && isDead(config.state, op.lease) ? 'x' : config.status[i];
-    }
-    return `${status}#${modelKey(config.state)}`;
+    return `${statusKey(config.status)}#${modelKey(config.state)}`;
+  }
+
+  private doneObligated(status: OpStatus): number {
+    let open = 0;
+    for (const i of status.open) if (this.ops[i]!.obligated) open++;
+    return this.obligatedBefore[status.hi]! - open;
   }
 
   private noteProgress(config: Config): void {
-    let done = 0;
-    for (let i = 0; i < this.ops.length; i++) if (this.ops[i]!.obligated && config.status[i] === DONE) done++;
+    const done = this.doneObligated(config.status);
     if (done > this.bestDone) {
       this.bestDone = done;
       this.best = config;
@@ -224,19 +242,32 @@ class LockSearch {
   }
 
   private finished(config: Config): boolean {
-    return this.ops.every((op, i) => !op.obligated || config.status[i] === DONE);
+    return this.doneObligated(config.status) === this.obligatedBefore[this.ops.length];
+  }
+
+  /** frontierMs: no op invoked after the earliest deadline of an obligated op not yet placed may go before it. */
+  private frontierMs(status: OpStatus): number {
+    let frontierMs = this.minDeadlineFrom[status.hi]!;
+    for (const i of status.open) {
+      const op = this.ops[i]!;
+      if (op.obligated && op.deadlineMs < frontierMs) frontierMs = op.deadlineMs;
+    }
+    return frontierMs;
+  }
+
+  /** candidates: the ops not done and invoked by the frontier, in index order. */
+  private *candidates(status: OpStatus, frontierMs: number): Generator<number> {
+    for (const i of status.open) if (this.ops[i]!.invokeMs <= frontierMs) yield i;
+    for (let i = status.hi; i < this.ops.length && this.ops[i]!.invokeMs <= frontierMs; i++) yield i;
   }
 
   private successors(config: Config): Config[] {
-    let frontierMs = Infinity;
-    for (let i = 0; i < this.ops.length; i++) {
-      const op = this.ops[i]!;
-      if (op.obligated && config.status[i] !== DONE && op.deadlineMs < frontierMs) frontierMs = op.deadlineMs;
-    }
+    const frontierMs = this.frontierMs(config.status);
     const out: Config[] = [];
-    for (let i = 0; i < this.ops.length && this.ops[i]!.invokeMs <= frontierMs; i++) {
-      if (config.status[i] === PENDING) this.apply(config, i, out);
-      else if (config.status[i] === QUEUED && WITHDRAWABLE.has(this.ops[i]!.role)) this.withdraw(config, i, out);
+    for (const i of this.candidates(config.status, frontierMs)) {
+      const s = statusOf(config.status, i);
+      if (s === PENDING) this.apply(config, i, out);
+      else if (s === QUEUED && WITHDRAWABLE.has(this.ops[i]!.role)) this.withdraw(config, i, out);
     }
     for (const lease of this.mortalLeases(config, frontierMs)) {
       const killed = this.removeLease(config.state, config.status, lease);
@@ -251,14 +282,14 @@ class LockSearch {
     const leases = new Set<string>();
     for (const h of config.state.holders) leases.add(h.lease);
     for (const w of config.state.waiters) leases.add(w.lease);
-    for (let i = 0; i < this.ops.length && this.ops[i]!.invokeMs <= frontierMs; i++) {
-      if (config.status[i] === PENDING && this.ops[i]!.role === 'acquire-gone') leases.add(this.ops[i]!.lease);
+    for (const i of this.candidates(config.status, frontierMs)) {
+      if (this.ops[i]!.role === 'acquire-gone' && statusOf(config.status, i) === PENDING) leases.add(this.ops[i]!.lease);
     }
     return [...leases].filter((lease) => !isDead(config.state, lease)).sort();
   }
 
   /** removeLease kills a lease; its queued acquire ends ungranted (told "lease not found"; fatal for one that reported a grant). */
-  private removeLease(state: ModelState, status: string, lease: string): Config | null {
+  private removeLease(state: ModelState, status: OpStatus, lease: string): Config | null {
     const waiter = waitingBy(state, lease);
     if (waiter !== undefined) {
       if (this.ops[waiter.opIndex]!.role === 'acquire-ok') return null;
@@ -272,7 +303,7 @@ class LockSearch {
    * promoted acquires: those that reported a grant must agree on one token
    * above every earlier one; one that reported failure rules the branch out.
    */
-  private promoteAfter(state: ModelState, status: string): Config | null {
+  private promoteAfter(state: ModelState, status: OpStatus): Config | null {
     const promotion = promote(state);
     let token: bigint | null = null;
     for (const waiter of promotion.promoted) {

@@ -22,3 +22,16 @@ describe('real chaos histories', () => {
     expect(r.violations[0]).toMatch(/^lock "lock-10": not linearizable; no order of effects explains op #55 \[w01\] acquire exclusive "lock-10" .* ok -> token 107/);
   });
 });
+
+describe('real chaos histories: the 30-minute run at seed 1122', () => {
+  it('rejects a shared waiter granted out of queue order when its wait outran a majorities-ring partition', () => {
+    // The first 120 s of lock-c. Queue (Get #3236): 684196742510735, 388025651533807, 2681706160857595 (c4, shared),
+    // 4381891031705736 (c2, shared). c2 was granted token 1658 alone and c4 token 1661, both after their waitMs: most likely c4's wait ran out while its
+    // call was cut off, the server withdrew it, and the client's retry was a fresh try (fixed in the client:
+    // test/client/acquireRetryAfterWait.test.ts).
+    const r = checkLinearizability(load('sharedWaiterLostPlace.json'));
+    expect(r.ok).toBe(false);
+    expect(r.violations).toHaveLength(1);
+    expect(r.violations[0]).toMatch(/^lock "lock-c": not linearizable; no order of effects explains op #3263 \[c6\] release "lock-c" lease 684196742510735 token 1635 ok/);
+  });
+});

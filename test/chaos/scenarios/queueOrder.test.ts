@@ -72,7 +72,18 @@ describe('chaos scenario 10: fifty waiters through a snapshot catch-up and a kil
       await waitFor(`${behind} to install a snapshot`, 30_000, () => cluster.logs(behind).includes('installed a snapshot from the leader'));
       await cluster.kill(killedLater);
 
-      must('holder release', await holder.release(holderLease, 'lock-10', held.token));
+      const released = await holder.release(holderLease, 'lock-10', held.token);
+      if (released.outcome === 'unknown') {
+        // The kill just now can cost the release its reply (a leader change under load): the client's retry then finds
+        // the lock passed on to waiter 0 (LockConflictError) and it is recorded unknown. It took effect once the holder
+        // is gone; the checkers judge the history either way.
+        await waitFor('the holder to be gone after its release', 30_000, async () => {
+          const seen = await observer.get('lock-10');
+          return seen.outcome === 'ok' && !seen.value.holders.some((h) => h.leaseId === holderLease.id);
+        });
+      } else {
+        must('holder release', released);
+      }
       const grants = await Promise.all(granted);
       await cluster.restart(killedLater);
 
