@@ -422,7 +422,8 @@ export class RaftNode implements NodeApi {
 
   private applyEntry(entry: Entry): void {
     let result: ApplyResult | null = null;
-    if (entry.type === 'empty') {
+    if (entry.type === 'empty' || entry.type === 'config') {
+      // Membership changes belong to the Raft core; the lock state machine only moves its applied index.
       this.sm.applyNoop(entry.index);
     } else {
       result = this.sm.apply({ index: entry.index, term: entry.term, data: entry.data });

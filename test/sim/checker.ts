@@ -290,5 +290,6 @@ export class Checker {
 /** entryHash identifies an entry's content: payload bytes and type. */
 export function entryHash(e: Entry): number {
   const h = fnv1a32(e.data);
-  return e.type === 'empty' ? (h ^ 0x5bd1e995) >>> 0 : h;
+  if (e.type === 'empty') return (h ^ 0x5bd1e995) >>> 0;
+  return e.type === 'config' ? (h ^ 0x27d4eb2f) >>> 0 : h;
 }
