@@ -171,6 +171,20 @@ export class MembershipLog {
     return m;
   }
 
+  /**
+   * joinedAt is the index from which `id` has been a member without a break:
+   * the config entry that added it, or the base index when that entry is
+   * compacted away. Undefined when it is not a member.
+   */
+  joinedAt(id: NodeId): number | undefined {
+    if (!isMember(this.latest(), id)) return undefined;
+    for (let i = this.points.length - 1; i >= 0; i--) {
+      const before = i === 0 ? this.base : (this.points[i - 1] as ConfPoint).membership;
+      if (!isMember(before, id)) return (this.points[i] as ConfPoint).index;
+    }
+    return this.baseIndex;
+  }
+
   /** appended records entries just written to the log; config entries among them change the configuration. */
   appended(entries: readonly Entry[]): void {
     for (const e of entries) {

@@ -215,9 +215,7 @@ export class Raft {
     if (!this.committedInCurrentTerm()) return refuse('term-not-committed');
     const invalid = checkConfChange(this.members.latest(), cc);
     if (invalid !== '') return refuse(invalid);
-    if (cc.type === 'promote' && this.progress(cc.node).match + this.maxPromoteLagEntries() < this.log.lastIndex()) {
-      return refuse('learner-behind');
-    }
+    if (cc.type === 'promote' && !this.caughtUp(cc.node)) return refuse('learner-behind');
     const data = encodeConfChange(cc);
     const entry = this.appendEntry('config', data);
     this.uncommittedBytes += data.length;
@@ -513,6 +511,18 @@ export class Raft {
   /** voters of the configuration in force. */
   private get voters(): readonly NodeId[] {
     return this.members.latest().voters;
+  }
+
+  /**
+   * caughtUp: the learner holds the entry that added it (so it knows it is a
+   * member and will vote) and is within maxPromoteLagEntries of the leader's
+   * last index. Promoting a learner with an empty log could leave a
+   * configuration whose majority needs a node that cannot vote yet.
+   */
+  private caughtUp(id: NodeId): boolean {
+    const match = this.progress(id).match;
+    const joinedAt = this.members.joinedAt(id) ?? Infinity;
+    return match >= joinedAt && match + this.maxPromoteLagEntries() >= this.log.lastIndex();
   }
 
   private maxPromoteLagEntries(): number {

@@ -9,6 +9,7 @@ import { Forwarder } from './forwarder.js';
 import { Health } from './health.js';
 import { leaseHandlers } from './leaseService.js';
 import { lockHandlers } from './lockService.js';
+import { membersHandlers } from './membersService.js';
 import type { ServerContext } from './rpc.js';
 import { WaitAttachments } from './waitAttachments.js';
 
@@ -101,6 +102,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   server.addService(services.Lease, leaseHandlers(ctx));
   server.addService(services.Lock, lockHandlers(ctx));
   server.addService(services.Cluster, clusterHandlers(ctx));
+  server.addService(services.Members, membersHandlers(ctx));
   const health = new Health(options.node);
   health.addTo(server, options.healthPollMs ?? API_SERVER_DEFAULTS.healthPollMs);
   const credentials = options.credentials ?? grpc.ServerCredentials.createInsecure();

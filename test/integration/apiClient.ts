@@ -96,6 +96,7 @@ function constructors(): Record<ApiServiceName, Ctor> {
       Lease: grpc.makeGenericClientConstructor(s.Lease, 'Lease'),
       Lock: grpc.makeGenericClientConstructor(s.Lock, 'Lock'),
       Cluster: grpc.makeGenericClientConstructor(s.Cluster, 'Cluster'),
+      Members: grpc.makeGenericClientConstructor(s.Members, 'Members'),
     };
   }
   return ctors;
@@ -238,6 +239,7 @@ export class ApiClient {
         Lease: lease,
         Lock: new k.Lock(endpoint, creds, { channelOverride }),
         Cluster: new k.Cluster(endpoint, creds, { channelOverride }),
+        Members: new k.Members(endpoint, creds, { channelOverride }),
       };
       this.channels.set(endpoint, c);
     }

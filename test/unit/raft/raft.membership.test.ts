@@ -206,6 +206,19 @@ describe('changes', () => {
     expect(net.raft('n1').status().commit).toBe(net.raft('n1').status().lastIndex);
   });
 
+  it('a learner that has not received the entry adding it is not caught up, however short the log', () => {
+    const net = elected(3);
+    net.addPeer('n4');
+    net.isolate('n4');
+    expect(propose(net, 'n1', change('add-learner', 'n4'))).toMatchObject({ ok: true });
+    net.tick(1, ['n1']);
+    expect(net.raft('n1').status().lastIndex).toBeLessThan(10);
+    expect(propose(net, 'n1', change('promote', 'n4'))).toMatchObject({ ok: false, reason: 'learner-behind' });
+    net.recover();
+    net.tick(2, ['n1']);
+    expect(propose(net, 'n1', change('promote', 'n4'))).toMatchObject({ ok: true });
+  });
+
   it('a removed follower stops receiving entries and never campaigns', () => {
     const net = elected(3);
     expect(propose(net, 'n1', change('remove', 'n3'))).toMatchObject({ ok: true });
