@@ -49,7 +49,11 @@ async function applyChange(ctx: ServerContext, change: MembershipChange): Promis
   return { index: String(index), members: ctx.node.members().map(toWire) };
 }
 
-/** refusalsAsStatus maps a refused change to the status an operator's tool can act on. */
+/**
+ * refusalsAsStatus maps a refused change to the status an operator's tool can
+ * act on. A refusal is never UNAVAILABLE: clients must not read it as "may or
+ * may not have been applied" — nothing reached the log.
+ */
 async function refusalsAsStatus<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
@@ -60,10 +64,8 @@ async function refusalsAsStatus<T>(run: () => Promise<T>): Promise<T> {
         throw new ApiError(grpc.status.NOT_FOUND, err.message);
       case 'already-member':
         throw new ApiError(grpc.status.ALREADY_EXISTS, err.message);
-      case 'transferring':
-      case 'term-not-committed':
-        throw new ApiError(grpc.status.UNAVAILABLE, err.message);
       default:
+        // Nothing was appended: the operator (or a tool) may retry as the message says.
         throw new ApiError(grpc.status.FAILED_PRECONDITION, err.message);
     }
   }
