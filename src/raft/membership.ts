@@ -120,6 +120,7 @@ export function checkConfChange(m: Membership, cc: ConfChange): ConfChangeRefusa
     case 'add-learner':
       return isMember(m, cc.node) ? 'already-member' : '';
     case 'promote':
+      if (!isMember(m, cc.node)) return 'not-member';
       return m.learners.includes(cc.node) ? '' : 'not-learner';
     case 'remove':
       if (!isMember(m, cc.node)) return 'not-member';
