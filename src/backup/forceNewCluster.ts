@@ -93,8 +93,12 @@ function applyEntry(sm: LockStateMachine, e: Entry): void {
     case 'empty':
       sm.applyNoop(e.index);
       return;
+    case 'config':
+      // The lost cluster's membership changes do not carry over: the new cluster's only member is this node.
+      sm.applyNoop(e.index);
+      return;
     default: {
-      // A new entry type (a configuration change) must be handled here before recovery can read logs holding it.
+      // A new entry type must be handled here before recovery can read logs holding it.
       const unknown: never = e.type;
       throw new BackupError(`log entry ${e.index} has type ${String(unknown)}, which this build cannot recover`);
     }

@@ -4,6 +4,7 @@ import { CliError, EXIT, oneLine } from './errors.js';
 import { registerGetCommand } from './getCommand.js';
 import { registerLeaseCommand } from './leaseCommand.js';
 import { registerLockCommand } from './lockCommand.js';
+import { registerMemberCommand } from './memberCommand.js';
 import { describeUserError, registerNodeCommand } from './nodeCommand.js';
 import { finishedCode } from './run.js';
 import { registerStatusCommand } from './statusCommand.js';
@@ -41,6 +42,7 @@ registerGetCommand(program);
 registerStatusCommand(program);
 registerSnapshotCommand(program);
 registerRecoverCommand(program);
+registerMemberCommand(program);
 oneLineErrors(program, 'raftlock');
 
 /** oneLineErrors makes commander's own errors (unknown flag, missing argument) one line, naming the command's help. */

@@ -134,7 +134,8 @@ async function askOne(endpoint: string, ms: number, tls: ClientTlsOptions | unde
       const s = await withDeadline(client.status({ endpoint }), ms + 500, timedOut);
       return {
         id: s.id,
-        role: s.role,
+        // A learner follows the leader but never votes: show it as one.
+        role: s.role === 'follower' && s.members.some((m) => m.id === s.id && m.role === 'learner') ? 'learner' : s.role,
         term: Number(s.term),
         leader: s.leader,
         commitIndex: Number(s.commitIndex),

@@ -16,7 +16,7 @@ import { KeepAliveStream } from './keepAliveStream.js';
 import { Lease, LeaseState, stateOf, type LeaseTimeToLive } from './lease.js';
 import { LockHandle, type LockContext, type LockState } from './lock.js';
 import { channelCredentials, type ClientTlsOptions } from './tls.js';
-import { bigintFromWire, modeFromWire, modeToWire, numberFromWire, type RequestOf, type StatusResponse } from './protocol.js';
+import { bigintFromWire, modeFromWire, modeToWire, numberFromWire, type MemberWire, type RequestOf, type StatusResponse } from './protocol.js';
 
 /**
  * client: RaftlockClient, the library's front door. It composes the
@@ -95,7 +95,30 @@ export interface ClusterStatus {
   readonly commitIndex: bigint;
   readonly appliedIndex: bigint;
   readonly snapshotIndex: bigint;
-  readonly members: readonly { readonly id: string; readonly clientAddress: string; readonly peerAddress: string }[];
+  readonly members: readonly { readonly id: string; readonly clientAddress: string; readonly peerAddress: string; readonly role: 'voter' | 'learner' }[];
+}
+
+/** MemberInfo is one member of the configuration in force, as the leader sees it. */
+export interface MemberInfo {
+  readonly id: string;
+  readonly role: 'voter' | 'learner';
+  readonly clientAddress: string;
+  readonly peerAddress: string;
+  /** matchIndex: how far the member's log matches the leader's. */
+  readonly matchIndex: bigint;
+}
+
+export interface MemberList {
+  readonly leader: string | null;
+  /** leaderLastIndex: the leader's last log index; a learner close to it can be promoted. */
+  readonly leaderLastIndex: bigint;
+  readonly members: readonly MemberInfo[];
+}
+
+/** MemberChange: the committed change's log index and the membership after it. */
+export interface MemberChange {
+  readonly index: bigint;
+  readonly members: readonly MemberInfo[];
 }
 
 export interface LeaseInfo {
@@ -334,6 +357,47 @@ export class RaftlockClient {
     throw new UnavailableError(`no raftlock node answered Cluster.Status within ${requestTimeoutMs} ms; tried ${[...tried].join(', ')}`, [...tried], { cause: last });
   }
 
+  // ---------------------------------------------------------------- members
+
+  /** members lists the configuration in force, answered by the leader (voters, then learners). */
+  async members(options: CallOptions = {}): Promise<MemberList> {
+    this.throwIfClosed();
+    const r = await this.connection.call('Members/List', {}, { signal: this.signal(options.signal), idempotent: true, context: {} });
+    return { leader: r.leader === '' ? null : r.leader, leaderLastIndex: bigintFromWire(r.leaderLastIndex), members: r.members.map(toMemberInfo) };
+  }
+
+  /**
+   * addMember adds a learner with its addresses; resolves once the change is
+   * committed. Start the new node (config entry with "join": true) before or
+   * after: it catches up from the leader, then promoteMember makes it a voter.
+   */
+  async addMember(id: string, addresses: { clientAddress: string; peerAddress: string }, options: CallOptions = {}): Promise<MemberChange> {
+    return this.memberChange('Members/Add', { id, ...addresses }, id, options);
+  }
+
+  /** promoteMember makes a caught-up learner a voter. */
+  async promoteMember(id: string, options: CallOptions = {}): Promise<MemberChange> {
+    return this.memberChange('Members/Promote', { id }, id, options);
+  }
+
+  /** removeMember removes a voter (the leader too: it hands over once the change commits) or a learner. */
+  async removeMember(id: string, options: CallOptions = {}): Promise<MemberChange> {
+    return this.memberChange('Members/Remove', { id }, id, options);
+  }
+
+  /** transferLeader hands leadership to the voter `id`; resolves once it leads. */
+  async transferLeader(id: string, options: CallOptions = {}): Promise<void> {
+    this.throwIfClosed();
+    await this.connection.call('Members/TransferLeader', { id }, { signal: this.signal(options.signal), idempotent: true, context: { member: id } });
+  }
+
+  private async memberChange(method: 'Members/Add' | 'Members/Promote' | 'Members/Remove', body: { id: string; clientAddress?: string; peerAddress?: string }, id: string, options: CallOptions): Promise<MemberChange> {
+    this.throwIfClosed();
+    // Not idempotent: an attempt whose outcome is unknown is not retried (member list tells what happened).
+    const r = await this.connection.call(method, body as never, { signal: this.signal(options.signal), idempotent: false, context: { member: id } });
+    return { index: bigintFromWire(r.index), members: r.members.map(toMemberInfo) };
+  }
+
   // ---------------------------------------------------------------- close
 
   /**
@@ -563,7 +627,17 @@ function toClusterStatus(endpoint: string, s: StatusResponse): ClusterStatus {
     commitIndex: bigintFromWire(s.commitIndex),
     appliedIndex: bigintFromWire(s.appliedIndex),
     snapshotIndex: bigintFromWire(s.snapshotIndex),
-    members: s.members.map((m) => ({ id: m.id, clientAddress: m.clientAddress, peerAddress: m.peerAddress })),
+    members: s.members.map((m) => ({ id: m.id, clientAddress: m.clientAddress, peerAddress: m.peerAddress, role: m.role === 'learner' ? 'learner' : 'voter' })),
+  };
+}
+
+function toMemberInfo(m: MemberWire): MemberInfo {
+  return {
+    id: m.id,
+    role: m.role === 'learner' ? 'learner' : 'voter',
+    clientAddress: m.clientAddress,
+    peerAddress: m.peerAddress,
+    matchIndex: bigintFromWire(m.matchIndex),
   };
 }
 

@@ -58,6 +58,19 @@ export class LockConflictError extends RaftlockError {
   override readonly name: string = 'LockConflictError';
 }
 
+/**
+ * MembershipError: the leader refused a membership change or a leader
+ * transfer: the member is unknown, already a member, or the change is not
+ * possible now (another change in progress, a learner not caught up, the last
+ * voter). The message says which and what to do.
+ */
+export class MembershipError extends RaftlockError {
+  override readonly name = 'MembershipError';
+  constructor(message: string, readonly member: string, readonly reason: 'unknown-member' | 'already-member' | 'refused') {
+    super(message);
+  }
+}
+
 /** LeaseNotFoundError: the server knows no lease with this id (never granted, revoked, or expired). */
 export class LeaseNotFoundError extends RaftlockError {
   override readonly name: string = 'LeaseNotFoundError';

@@ -18,6 +18,9 @@ export {
   type ConnectOptions,
   type GrantOptions,
   type LeaseInfo,
+  type MemberChange,
+  type MemberInfo,
+  type MemberList,
   type StatusOptions,
   type TryAcquireOptions,
 } from './client.js';
@@ -37,6 +40,7 @@ export {
   LeaseNotFoundError,
   LockConflictError,
   LockHeldError,
+  MembershipError,
   NotLeaderError,
   RaftlockError,
   ResourceExhaustedError,

@@ -13,6 +13,7 @@ import {
   type LockHolder,
   type LockMode,
   type RaftlockError,
+  MembershipError,
 } from './errors.js';
 
 /**
@@ -67,8 +68,22 @@ export interface StatusResponse {
   readonly commitIndex: Wire64;
   readonly appliedIndex: Wire64;
   readonly snapshotIndex: Wire64;
-  readonly members: readonly { readonly id: string; readonly clientAddress: string; readonly peerAddress: string }[];
+  readonly members: readonly MemberWire[];
 }
+
+export interface MemberWire {
+  readonly id: string;
+  readonly clientAddress: string;
+  readonly peerAddress: string;
+  readonly role: string;
+  readonly matchIndex: Wire64;
+}
+export type ListMembersRequest = Record<string, never>;
+export interface ListMembersResponse { readonly leader: string; readonly leaderLastIndex: Wire64; readonly members: readonly MemberWire[] }
+export interface AddMemberRequest { readonly id: string; readonly clientAddress: string; readonly peerAddress: string }
+export interface MemberIdRequest { readonly id: string }
+export interface MemberChangeResponse { readonly index: Wire64; readonly members: readonly MemberWire[] }
+export interface TransferLeaderResponse { readonly leader: string }
 
 /** UnaryMethods: every unary method of the public API with its request and response shapes. */
 export interface UnaryMethods {
@@ -80,6 +95,11 @@ export interface UnaryMethods {
   'Lock/Release': [ReleaseRequest, ReleaseResponse];
   'Lock/Get': [GetLockRequest, GetLockResponse];
   'Cluster/Status': [StatusRequest, StatusResponse];
+  'Members/List': [ListMembersRequest, ListMembersResponse];
+  'Members/Add': [AddMemberRequest, MemberChangeResponse];
+  'Members/Promote': [MemberIdRequest, MemberChangeResponse];
+  'Members/Remove': [MemberIdRequest, MemberChangeResponse];
+  'Members/TransferLeader': [MemberIdRequest, TransferLeaderResponse];
 }
 export type UnaryMethod = keyof UnaryMethods;
 export type RequestOf<M extends UnaryMethod> = UnaryMethods[M][0];
@@ -233,6 +253,8 @@ export interface ErrorContext {
   readonly lockName?: string;
   /** waitMs: set for an Acquire that waited; a server DEADLINE_EXCEEDED then means the wait ran out. */
   readonly waitMs?: number;
+  /** member: set for a membership call; refusals then become MembershipError. */
+  readonly member?: string;
 }
 
 /**
@@ -251,6 +273,12 @@ export function dispose(failure: CallFailure, context: ErrorContext): Dispositio
   const retry = (reason: string): Disposition => ({ kind: 'retry', leader: failure.code === grpc.status.UNAVAILABLE ? leaderHintOf(failure) : null, reason });
   if (failure.local === 'timeout') return retry(`${failure.address} did not answer in time`);
   const details = failure.details;
+  if (context.member !== undefined) {
+    const reason = failure.code === grpc.status.NOT_FOUND ? 'unknown-member'
+      : failure.code === grpc.status.ALREADY_EXISTS ? 'already-member'
+      : failure.code === grpc.status.FAILED_PRECONDITION ? 'refused' : null;
+    if (reason !== null) return { kind: 'fail', error: new MembershipError(details, context.member, reason) };
+  }
   switch (failure.code) {
     case grpc.status.UNAVAILABLE:
       return retry(`${failure.address}: ${details}`);

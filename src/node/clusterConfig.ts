@@ -20,6 +20,12 @@ export interface NodeSpec {
   readonly dataDir: string;
   /** tls: this node's TLS files; absent (or both parts null) means plaintext. */
   readonly tls?: NodeTls;
+  /**
+   * join: not one of the initial members. It starts empty and joins the
+   * running cluster once an operator adds it (`raftlock member add`); until a
+   * leader's configuration names it, it neither campaigns nor votes.
+   */
+  readonly join?: boolean;
 }
 
 /** TlsPaths: absolute paths of a CA bundle, a certificate (chain) and its private key, all PEM. */
@@ -77,7 +83,7 @@ export class ConfigError extends Error {
 export const DEFAULT_TIMING: TimingConfig = { tickMs: 50, electionTicks: 10, heartbeatTicks: 2 };
 export const DEFAULT_SNAPSHOT: SnapshotConfig = { everyEntries: 10_000, trailingEntries: 2_000, chunkBytes: 1 << 20 };
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-const NODE_ID = /^[a-z][a-z0-9-]{0,31}$/;
+export const NODE_ID = /^[a-z][a-z0-9-]{0,31}$/;
 const CLUSTER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** loadClusterConfig reads and validates a config file; relative data dirs resolve against the file's folder. */
@@ -148,9 +154,13 @@ export function maxElectionTimeoutMs(timing: TimingConfig): number {
   return 2 * timing.electionTicks * timing.tickMs;
 }
 
+/** MAX_NODES bounds the config's node list: initial members plus nodes that join later. */
+const MAX_NODES = 32;
+
 function parseNodes(raw: unknown, dataRoot: string, baseDir: string, problems: string[]): NodeSpec[] {
-  if (!Array.isArray(raw) || (raw.length !== 1 && raw.length !== 3 && raw.length !== 5 && raw.length !== 7)) {
-    problems.push(`nodes must be a list of 1, 3, 5 or 7 members (odd sizes tolerate failures best), got ${Array.isArray(raw) ? `${raw.length} members` : show(raw)}`);
+  const initial = Array.isArray(raw) ? raw.filter((n) => !(typeof n === 'object' && n !== null && (n as Record<string, unknown>).join === true)).length : 0;
+  if (!Array.isArray(raw) || (initial !== 1 && initial !== 3 && initial !== 5 && initial !== 7) || raw.length > MAX_NODES) {
+    problems.push(`nodes must list 1, 3, 5 or 7 initial members (odd sizes tolerate failures best), plus at most ${MAX_NODES} in all with those marked "join": true, got ${Array.isArray(raw) ? `${initial} initial of ${raw.length} members` : show(raw)}`);
     return [];
   }
   const nodes: NodeSpec[] = [];
@@ -160,7 +170,8 @@ function parseNodes(raw: unknown, dataRoot: string, baseDir: string, problems: s
     const where = `nodes[${i}]`;
     const o = asObject(item, where, problems);
     if (o === null) return;
-    rejectUnknown(o, where, ['id', 'clientAddress', 'peerAddress', 'dataDir', 'tls'], problems);
+    rejectUnknown(o, where, ['id', 'clientAddress', 'peerAddress', 'dataDir', 'tls', 'join'], problems);
+    if (o.join !== undefined && typeof o.join !== 'boolean') problems.push(`${where}.join must be true or false, got ${show(o.join)}`);
     const id = o.id;
     if (typeof id !== 'string' || !NODE_ID.test(id)) {
       problems.push(`${where}.id must be 1-32 lowercase letters, digits or '-' starting with a letter (e.g. "n1"), got ${show(id)}`);
@@ -190,6 +201,7 @@ function parseNodes(raw: unknown, dataRoot: string, baseDir: string, problems: s
       peerAddress: o.peerAddress as string,
       dataDir: isAbsolute(dir) ? dir : resolve(baseDir, dir),
       ...(tls !== null ? { tls } : {}),
+      ...(o.join === true ? { join: true } : {}),
     });
   });
   checkTlsAgreement(nodes, problems);
@@ -287,7 +299,7 @@ function rejectUnknown(o: Record<string, unknown>, where: string, known: readonl
   }
 }
 
-function validAddress(address: string): boolean {
+export function validAddress(address: string): boolean {
   const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(address);
   if (m === null) return false;
   const port = Number(m[2]);

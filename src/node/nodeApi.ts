@@ -1,6 +1,7 @@
 import type { Command } from '../lock/commands.js';
 import type { LockStateMachine } from '../lock/stateMachine.js';
 import type { ApplyResult } from '../lock/results.js';
+import type { ConfChangeRefusal } from '../raft/membership.js';
 
 /**
  * NodeApi is what the client-facing server asks of the local node. Every call
@@ -56,6 +57,23 @@ export interface NodeApi {
 
   status(): NodeStatus;
 
+  /** members lists the configuration in force on this node (the latest in its log): voters, then learners. */
+  members(): MemberInfo[];
+
+  /**
+   * changeMembership asks the leader for one membership change and resolves
+   * once it is committed and applied here. Rejects with NotLeaderError on a
+   * follower, MembershipRefusedError when the change is not acceptable now.
+   */
+  changeMembership(change: MembershipChange): Promise<{ readonly index: number }>;
+
+  /**
+   * transferLeadership hands leadership to the voter `to` and resolves once it
+   * leads; rejects with MembershipRefusedError for a non-voter, or
+   * ProposalRefusedError when it did not take over within two election timeouts.
+   */
+  transferLeadership(to: string): Promise<void>;
+
   /**
    * snapshot returns the whole lock state as the state machine's snapshot
    * bytes, taken on the leader after a ReadIndex round: its index is at least
@@ -73,15 +91,17 @@ export interface NodeSnapshot {
   readonly data: Uint8Array;
 }
 
-export interface NodeStatus {
+export type MembershipChange =
+  | { readonly type: 'add-learner'; readonly node: string; readonly clientAddress: string; readonly peerAddress: string }
+  | { readonly type: 'promote' | 'remove'; readonly node: string };
+
+export interface MemberInfo {
   readonly id: string;
-  readonly role: string;
-  readonly term: number;
-  readonly leader: string | null;
-  readonly commitIndex: number;
-  readonly appliedIndex: number;
-  readonly snapshotIndex: number;
-  readonly members: ReadonlyArray<{ readonly id: string; readonly clientAddress: string; readonly peerAddress: string }>;
+  readonly role: 'voter' | 'learner';
+  readonly clientAddress: string;
+  readonly peerAddress: string;
+  /** The leader's view of the member's replicated log (its match index); null on a follower. */
+  readonly matchIndex: number | null;
 }
 
 /** NodeError is the base of the node's operating errors; `name` is set on each class. */
@@ -121,4 +141,38 @@ export class NodeStoppedError extends NodeError {
   constructor() {
     super('this node is shutting down; retry on another member');
   }
+}
+
+/** Why a membership change or a leader transfer was refused, as the operator should read it. */
+export type MembershipRefusal = ConfChangeRefusal | 'not-voter';
+
+const REFUSAL_TEXT: Record<MembershipRefusal, (node: string) => string> = {
+  'not-leader': () => 'this node is not the leader',
+  'transferring': () => 'a leadership transfer is in progress; retry in a moment',
+  'change-in-progress': () => 'another membership change is not committed yet; retry once it is (one change at a time)',
+  'term-not-committed': () => 'the leader was just elected and has not committed an entry of its term yet; retry in a moment',
+  'already-member': (n) => `${n} is already a member; remove it first, or pick a new id`,
+  'not-learner': (n) => `${n} is not a learner: only a learner can be promoted (add it with member add first)`,
+  'not-member': (n) => `${n} is not a member (unknown id); see member list`,
+  'learner-behind': (n) => `learner ${n} is not caught up with the leader's log yet; wait until member list shows it close to the leader, then retry`,
+  'last-voter': (n) => `removing ${n} would leave no voter; add and promote another member first`,
+  'not-voter': (n) => `${n} is not a voter: leadership can only go to a voter`,
+};
+
+export class MembershipRefusedError extends NodeError {
+  override readonly name = 'MembershipRefusedError';
+  constructor(readonly reason: MembershipRefusal, readonly node: string) {
+    super(`membership change refused: ${REFUSAL_TEXT[reason](node)}`);
+  }
+}
+
+export interface NodeStatus {
+  readonly id: string;
+  readonly role: string;
+  readonly term: number;
+  readonly leader: string | null;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly snapshotIndex: number;
+  readonly members: ReadonlyArray<{ readonly id: string; readonly clientAddress: string; readonly peerAddress: string; readonly role?: 'voter' | 'learner' }>;
 }

@@ -9,12 +9,18 @@ import { LockStateMachine } from '../lock/stateMachine.js';
 import { defaultRaftConfig } from '../raft/config.js';
 import { SeededRng } from '../raft/prng.js';
 import { Raft } from '../raft/raft.js';
+import { decodeConfChange, type Membership } from '../raft/membership.js';
 import type { Entry, Message, Ready } from '../raft/types.js';
+import { decodeMemberContext, encodeMemberContext, type MemberAddresses } from './memberContext.js';
+import { recordRemoval } from './removalRecord.js';
 import type { RaftStorage } from '../storage/raftStorage.js';
 import type { ClusterConfig, NodeSpec } from './clusterConfig.js';
 import {
+  MembershipRefusedError,
   NodeStoppedError,
   NotLeaderError,
+  type MemberInfo,
+  type MembershipChange,
   ProposalOutcomeUnknownError,
   ProposalRefusedError,
   WaitCancelledError,
@@ -26,6 +32,9 @@ import {
 /** PeerSender is the transport as the node sees it: fire and forget. */
 export interface PeerSender {
   send(messages: readonly Message[]): void;
+  /** setPeer adds (or moves) the link to a member; removePeer drops the link to one that left. */
+  setPeer(id: string, peerAddress: string): void;
+  removePeer(id: string): void;
 }
 
 export interface RaftNodeOptions {
@@ -113,6 +122,8 @@ export class RaftNode implements NodeApi {
   /** Calls waiting for a grant, by (lock, lease): a client's retry may wait beside its own earlier, not yet cancelled call. */
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly leaderWaiters = new Set<LeaderWaiter>();
+  /** Membership changes proposed here, by log index, answered when applied. */
+  private readonly confProposals = new Map<number, { term: number; resolve: () => void; reject: (e: Error) => void }>();
   private nextCtx = 1;
 
   constructor(opts: RaftNodeOptions) {
@@ -130,10 +141,12 @@ export class RaftNode implements NodeApi {
   /** start opens storage, rebuilds the core and the state machine, and starts ticking. */
   async start(): Promise<void> {
     const restored = await this.storage.open({ clusterId: this.cfg.clusterId, nodeId: this.id });
-    const voters = this.cfg.nodes.map((n) => n.id);
+    // The initial configuration: members marked "join" come in later through the log.
+    const voters = this.cfg.nodes.filter((n) => n.join !== true).map((n) => n.id);
     const { timing, snapshot } = this.cfg;
     const raftConfig = {
       ...defaultRaftConfig(this.id, voters),
+      joining: this.cfg.nodes.find((n) => n.id === this.id)?.join === true,
       electionTicks: timing.electionTicks,
       heartbeatTicks: timing.heartbeatTicks,
       snapshotChunkBytes: snapshot.chunkBytes,
@@ -144,6 +157,8 @@ export class RaftNode implements NodeApi {
       this.lastSnapshotIndex = restored.snapshot.meta.index;
     }
     this.log.info({ term: restored.hardState.term, commit: restored.hardState.commit, snapshot: this.lastSnapshotIndex, entries: restored.entries.length }, 'node started from its data dir');
+    this.followMembership(this.raft.membership());
+    if (this.raft.status().joinPending) this.log.warn('joining: this node waits to be added by the leader (raftlock member add); it neither campaigns nor votes until then');
     this.tickTimer = setInterval(() => this.tick(), timing.tickMs);
     this.tickTimer.unref();
     this.schedule();
@@ -157,7 +172,7 @@ export class RaftNode implements NodeApi {
   async stop(): Promise<void> {
     if (this.stopped) return;
     const raft = this.core();
-    if (raft.currentRole === 'leader' && this.cfg.nodes.length > 1) await this.transferAway();
+    if (raft.currentRole === 'leader' && raft.membership().voters.length > 1) await this.transferAway();
     this.stopped = true;
     if (this.tickTimer !== null) clearInterval(this.tickTimer);
     await this.loopDone;
@@ -176,9 +191,85 @@ export class RaftNode implements NodeApi {
   leader(): { id: string; clientAddress: string } | null {
     const id = this.raft?.currentLeader ?? null;
     if (id === null) return null;
-    const spec = this.cfg.nodes.find((n) => n.id === id);
-    return spec === undefined ? null : { id, clientAddress: spec.clientAddress };
+    const where = this.addressOf(id);
+    return where === null ? null : { id, clientAddress: where.clientAddress };
   }
+
+  /**
+   * addressOf finds a member's addresses: from its add-learner entry (members
+   * added at run time) or else from the cluster config file.
+   */
+  private addressOf(id: string): MemberAddresses | null {
+    const context = this.raft?.membership().contexts.find((c) => c.id === id);
+    const fromLog = context === undefined ? null : decodeMemberContext(context.context);
+    if (fromLog !== null) return fromLog;
+    const spec = this.cfg.nodes.find((n) => n.id === id);
+    return spec === undefined ? null : { clientAddress: spec.clientAddress, peerAddress: spec.peerAddress };
+  }
+
+  members(): MemberInfo[] {
+    const raft = this.core();
+    const m = raft.membership();
+    const progress = raft.status().progress;
+    const info = (id: string, role: 'voter' | 'learner'): MemberInfo => {
+      const where = this.addressOf(id);
+      return {
+        id, role,
+        clientAddress: where?.clientAddress ?? '', peerAddress: where?.peerAddress ?? '',
+        matchIndex: progress.get(id)?.match ?? null,
+      };
+    };
+    return [...m.voters.map((id) => info(id, 'voter')), ...m.learners.map((id) => info(id, 'learner'))];
+  }
+
+  changeMembership(change: MembershipChange): Promise<{ index: number }> {
+    if (this.stopped) return Promise.reject(new NodeStoppedError());
+    const raft = this.core();
+    if (raft.currentRole !== 'leader') return Promise.reject(this.notLeader());
+    const context = change.type === 'add-learner'
+      ? encodeMemberContext({ clientAddress: change.clientAddress, peerAddress: change.peerAddress })
+      : new Uint8Array(0);
+    const r = raft.proposeConfChange({ type: change.type, node: change.node, context });
+    if (!r.ok) {
+      if (r.reason === 'not-leader') return Promise.reject(this.notLeader());
+      return Promise.reject(new MembershipRefusedError(r.reason, change.node));
+    }
+    this.log.warn({ change: change.type, member: change.node, index: r.index }, `membership change proposed: ${change.type} ${change.node}`);
+    this.schedule();
+    return new Promise((resolve, reject) => {
+      this.confProposals.set(r.index, { term: r.term, resolve: () => resolve({ index: r.index }), reject });
+    });
+  }
+
+  async transferLeadership(to: string): Promise<void> {
+    if (this.stopped) throw new NodeStoppedError();
+    const raft = this.core();
+    if (raft.currentRole !== 'leader') throw this.notLeader();
+    if (to === this.id) return;
+    if (!raft.membership().voters.includes(to)) throw new MembershipRefusedError('not-voter', to);
+    if (!raft.transferLeadership(to)) throw new ProposalRefusedError(`leadership cannot go to ${to} now; retry`);
+    this.schedule();
+    const deadlineMs = this.now() + 2 * this.cfg.timing.electionTicks * this.cfg.timing.tickMs;
+    while (raft.currentRole === 'leader' && this.now() < deadlineMs && !this.stopped) {
+      await new Promise((r) => setTimeout(r, this.cfg.timing.tickMs));
+    }
+    if (raft.currentRole === 'leader') throw new ProposalRefusedError(`${to} did not take over within two election timeouts (is it reachable and caught up?); this node still leads`);
+  }
+
+  /** followMembership keeps the transport's links in step with the configuration in force. */
+  private followMembership(m: Membership): void {
+    for (const id of [...m.voters, ...m.learners]) {
+      const where = this.addressOf(id);
+      if (where !== null) this.peers.setPeer(id, where.peerAddress);
+      else if (id !== this.id) this.log.warn({ member: id }, `no address known for member ${id}: it was added without one; it cannot be reached until re-added`);
+    }
+    // Members of the config file keep their links (their address is known anyway); others that left lose theirs.
+    const current = new Set([...m.voters, ...m.learners, ...this.cfg.nodes.map((n) => n.id)]);
+    for (const id of this.knownPeers) if (!current.has(id)) this.peers.removePeer(id);
+    this.knownPeers = current;
+  }
+
+  private knownPeers = new Set<string>();
 
   isLeader(): boolean {
     return this.raft?.currentRole === 'leader';
@@ -342,7 +433,7 @@ export class RaftNode implements NodeApi {
       commitIndex: s.commit,
       appliedIndex: s.applied,
       snapshotIndex: s.snapshotIndex,
-      members: this.cfg.nodes.map((n) => ({ id: n.id, clientAddress: n.clientAddress, peerAddress: n.peerAddress })),
+      members: this.members().map((m) => ({ id: m.id, clientAddress: m.clientAddress, peerAddress: m.peerAddress, role: m.role })),
     };
   }
 
@@ -419,6 +510,7 @@ export class RaftNode implements NodeApi {
       this.log.warn({ index: rd.snapshot.meta.index }, 'installed a snapshot from the leader: this node was too far behind to catch up from the log');
     }
     for (; applied < rd.committedEntries.length; applied++) this.applyEntry(rd.committedEntries[applied] as Entry);
+    if (rd.membership !== null) this.followMembership(rd.membership);
     if (rd.softState !== null) {
       this.onSoftState(rd.softState.role === 'leader', rd.softState.term);
       if (rd.softState.leader !== null) this.wakeLeaderWaiters(rd.softState.leader);
@@ -433,6 +525,12 @@ export class RaftNode implements NodeApi {
 
   private applyEntry(entry: Entry): void {
     let result: ApplyResult | null = null;
+    if (entry.type === 'config') {
+      // Membership changes belong to the Raft core; the lock state machine only moves its applied index.
+      this.sm.applyNoop(entry.index);
+      this.applyConfChange(entry);
+      return;
+    }
     if (entry.type === 'empty') {
       this.sm.applyNoop(entry.index);
     } else {
@@ -444,6 +542,22 @@ export class RaftNode implements NodeApi {
     this.proposals.delete(entry.index);
     if (pending.term === entry.term && result !== null) pending.resolve(result);
     else pending.reject(new ProposalOutcomeUnknownError('another leader replaced the request in the log before it committed'));
+  }
+
+  /** applyConfChange answers the operator who proposed the change, and records this node's own removal. */
+  private applyConfChange(entry: Entry): void {
+    const cc = decodeConfChange(entry.data);
+    this.log.warn({ change: cc.type, member: cc.node, index: entry.index }, `membership change committed: ${cc.type} ${cc.node}`);
+    if (cc.type === 'remove' && cc.node === this.id) {
+      const self = this.cfg.nodes.find((n) => n.id === this.id);
+      if (self !== undefined) recordRemoval(self.dataDir, { clusterId: this.cfg.clusterId, nodeId: this.id, index: entry.index });
+      this.log.warn({ index: entry.index }, 'this node was removed from the cluster: it will not start from this data dir again; stop it and wipe or archive the data dir');
+    }
+    const pending = this.confProposals.get(entry.index);
+    if (pending === undefined) return;
+    this.confProposals.delete(entry.index);
+    if (pending.term === entry.term) pending.resolve();
+    else pending.reject(new ProposalOutcomeUnknownError('another leader replaced the change in the log before it committed'));
   }
 
   /** followApplyResult keeps the lease clock and waiting clients in step with the state machine. */
@@ -478,6 +592,11 @@ export class RaftNode implements NodeApi {
       if (p.term === keepTerm) continue;
       this.proposals.delete(index);
       p.reject(new ProposalOutcomeUnknownError('leadership was lost before the request committed'));
+    }
+    for (const [index, p] of this.confProposals) {
+      if (p.term === keepTerm) continue;
+      this.confProposals.delete(index);
+      p.reject(new ProposalOutcomeUnknownError('leadership was lost before the membership change committed'));
     }
     const err = this.notLeader();
     const waiting = [...this.waiters.values()];
@@ -541,8 +660,9 @@ export class RaftNode implements NodeApi {
     const raft = this.core();
     let best: string | null = null;
     let bestMatch = -1;
+    const voters = raft.membership().voters;
     for (const [id, pr] of raft.status().progress) {
-      if (id !== this.id && pr.match > bestMatch) {
+      if (id !== this.id && voters.includes(id) && pr.match > bestMatch) {
         best = id;
         bestMatch = pr.match;
       }
@@ -560,6 +680,8 @@ export class RaftNode implements NodeApi {
     for (const w of this.leaderWaiters) w.done();
     for (const p of this.proposals.values()) p.reject(err);
     this.proposals.clear();
+    for (const p of this.confProposals.values()) p.reject(err);
+    this.confProposals.clear();
     for (const p of this.pendingReads.values()) p.reject(err);
     this.pendingReads.clear();
     this.confirmedReads.length = 0;

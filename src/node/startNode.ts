@@ -5,6 +5,7 @@ import { createApiServer } from '../server/server.js';
 import { LevelStorage } from '../storage/levelStorage.js';
 import { ConfigError, nodeSpec, type ClusterConfig } from './clusterConfig.js';
 import { RaftNode } from './raftNode.js';
+import { readRemoval, RemovedNodeError } from './removalRecord.js';
 import { buildNodeTls } from '../security/nodeTls.js';
 import { plaintextWarnings } from '../security/plaintextWarning.js';
 
@@ -28,6 +29,9 @@ export interface RunningNode {
 export async function startNode(config: ClusterConfig, id: string, onFatal: (err: Error) => void): Promise<RunningNode> {
   const self = nodeSpec(config, id);
   ensureWritableDir(self.dataDir);
+  // A member removed from the cluster never comes back with its old data (see removalRecord.ts).
+  const removal = readRemoval(self.dataDir);
+  if (removal !== null) throw new RemovedNodeError(removal, self.dataDir);
   let node: RaftNode | null = null;
   // Every line says which node, in which term and role, wrote it.
   const logger = pino({ level: config.logLevel, base: { node: id }, mixin: () => node?.logContext() ?? {} });

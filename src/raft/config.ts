@@ -29,6 +29,13 @@ export interface RaftConfig {
   readonly snapshotChunkBytes: number;
   /** Largest accepted proposal. */
   readonly maxEntryBytes: number;
+  /**
+   * Started to join an existing cluster: neither campaign nor vote until a
+   * leader's configuration names this node (see Raft.joinPending).
+   */
+  readonly joining?: boolean;
+  /** A learner is promoted only when its match is within this many entries of the leader's last index. */
+  readonly maxPromoteLagEntries?: number;
 }
 
 export function defaultRaftConfig(id: NodeId, voters: readonly NodeId[]): RaftConfig {

@@ -1,6 +1,16 @@
 import { assert } from './assert.js';
 import { validateRaftConfig, type RaftConfig } from './config.js';
 import { RaftLog } from './log.js';
+import {
+  checkConfChange,
+  encodeConfChange,
+  isMember,
+  membershipOfSnapshot,
+  MembershipLog,
+  type ConfChange,
+  type ConfChangeRefusal,
+  type Membership,
+} from './membership.js';
 import { Progress } from './progress.js';
 import { majority, quorumIndex, voteOutcome } from './quorum.js';
 import type {
@@ -45,11 +55,20 @@ export interface RaftStatus {
   readonly snapshotIndex: number;
   readonly snapshotTerm: number;
   readonly voters: readonly NodeId[];
+  readonly learners: readonly NodeId[];
+  /** Started to join an existing cluster and not yet told by a leader that it is a member. */
+  readonly joinPending: boolean;
   /** Leader only: each follower's match index and replication state. */
   readonly progress: ReadonlyMap<NodeId, { match: number; next: number; state: string }>;
 }
 
 const EMPTY = new Uint8Array(0);
+/** A learner this close to the leader's log catches up within a round trip or two. */
+const DEFAULT_MAX_PROMOTE_LAG_ENTRIES = 100;
+
+export type ConfChangeResult =
+  | { readonly ok: true; readonly index: number; readonly term: number }
+  | { readonly ok: false; readonly reason: ConfChangeRefusal; readonly leader: NodeId | null };
 
 /** A read round: reads registered before it was broadcast, confirmed once a quorum acknowledges it. */
 interface ReadRound {
@@ -81,7 +100,18 @@ export class Raft {
   private readonly cfg: RaftConfig;
   private readonly rng: Rng;
   private readonly log: RaftLog;
-  private voters: readonly NodeId[];
+  /** The configuration at every point of the log; the latest one is in force (appended, not only committed). */
+  private readonly members: MembershipLog;
+  /**
+   * joinPending: started in join mode and no configuration received from a
+   * leader names this node yet. Until then it neither campaigns nor votes: its
+   * empty log must not help elect anyone (nor the initial configuration's
+   * idea that it is a voter, if it reuses such an id).
+   */
+  private joinPending: boolean;
+  private prevMembership: Membership;
+  /** Leader: some Progress belongs to a member whose removal is not committed yet (see syncProgress). */
+  private retiring = false;
 
   private term: number;
   private vote: NodeId;
@@ -128,7 +158,13 @@ export class Raft {
     this.rng = rng;
     const { hardState, snapshot, entries } = restored;
     this.log = new RaftLog(snapshot, entries, hardState.commit);
-    this.voters = snapshot !== null ? snapshot.meta.voters : config.voters;
+    const snapIndex = snapshot?.meta.index ?? 0;
+    this.members = new MembershipLog(snapIndex, snapshot !== null
+      ? membershipOfSnapshot(snapshot.meta)
+      : { voters: config.voters, learners: [], contexts: [] });
+    this.joinPending = config.joining === true && !(snapshot !== null && isMember(this.members.latest(), this.id));
+    this.recordAppended(entries.filter((e) => e.index > snapIndex));
+    this.prevMembership = this.members.latest();
     this.term = hardState.term;
     this.vote = hardState.vote;
     this.prevHard = hardState;
@@ -161,6 +197,39 @@ export class Raft {
     const entry = this.appendEntry('normal', data);
     this.uncommittedBytes += data.length;
     return { ok: true, index: entry.index, term: entry.term };
+  }
+
+  /**
+   * proposeConfChange appends a membership change if this node leads and the
+   * change is safe now: no other change is uncommitted, the leader has
+   * committed an entry of its term (so an earlier leader's uncommitted change
+   * cannot still be pending elsewhere: the thesis's single-server bug fix), the
+   * change makes sense for the current membership, and a learner to promote is
+   * caught up (match within maxPromoteLagEntries of the leader's last index).
+   */
+  proposeConfChange(cc: ConfChange): ConfChangeResult {
+    const refuse = (reason: ConfChangeRefusal): ConfChangeResult => ({ ok: false, reason, leader: this.leader });
+    if (this.role !== 'leader') return refuse('not-leader');
+    if (this.leadTransferee !== null) return refuse('transferring');
+    if (this.members.latestIndex() > this.log.committed) return refuse('change-in-progress');
+    if (!this.committedInCurrentTerm()) return refuse('term-not-committed');
+    const invalid = checkConfChange(this.members.latest(), cc);
+    if (invalid !== '') return refuse(invalid);
+    if (cc.type === 'promote' && !this.caughtUp(cc.node)) return refuse('learner-behind');
+    const data = encodeConfChange(cc);
+    const entry = this.appendEntry('config', data);
+    this.uncommittedBytes += data.length;
+    return { ok: true, index: entry.index, term: entry.term };
+  }
+
+  /** membership is the configuration in force: the latest in the log. */
+  membership(): Membership {
+    return this.members.latest();
+  }
+
+  /** membershipAt is the configuration once the log up to `index` applies (index at or above the snapshot). */
+  membershipAt(index: number): Membership {
+    return this.members.at(index);
   }
 
   /**
@@ -207,8 +276,10 @@ export class Raft {
     if (this.log.snapshot !== null && index <= this.log.snapshot.meta.index) return null;
     const term = this.log.term(index);
     assert(term !== undefined, () => `compact: no term for index ${index}`);
-    const snapshot: Snapshot = { meta: { index, term, voters: this.voters }, data };
+    const m = this.members.at(index);
+    const snapshot: Snapshot = { meta: { index, term, voters: m.voters, learners: m.learners, contexts: m.contexts }, data };
     this.log.installLocalSnapshot(snapshot, Math.max(0, index - Math.max(0, trailingEntries)));
+    this.members.compacted(index);
     const firstIndex = this.log.firstIndex();
     assert(firstIndex <= index + 1, () => `compact: first index ${firstIndex} beyond the snapshot at ${index}`);
     return { snapshot, firstIndex };
@@ -216,7 +287,10 @@ export class Raft {
 
   /** step processes one message addressed to this node. */
   step(m: Message): void {
-    if (m.to !== this.id || !this.voters.includes(m.from) || m.from === this.id) return;
+    // Messages are not filtered by membership: a leader being removed still
+    // replicates its removal, a joining node knows no members yet, and a
+    // learner promoted without knowing it yet must still answer votes.
+    if (m.to !== this.id || m.from === this.id) return;
     if (m.term > this.term) {
       if (!this.acceptHigherTerm(m)) return;
     } else if (m.term < this.term) {
@@ -258,7 +332,8 @@ export class Raft {
       this.log.hasUnstable() ||
       this.log.committed > this.log.applied ||
       !sameHard(this.hardState(), this.prevHard) ||
-      !sameSoft(this.softState(), this.prevSoft)
+      !sameSoft(this.softState(), this.prevSoft) ||
+      this.members.latest() !== this.prevMembership
     );
   }
 
@@ -276,7 +351,9 @@ export class Raft {
       committedEntries: this.log.nextCommitted(this.cfg.maxCommittedBytesPerReady),
       readStates: this.readStates,
       droppedReads: this.droppedReads,
+      membership: this.members.latest() === this.prevMembership ? null : this.members.latest(),
     };
+    this.prevMembership = this.members.latest();
     // prevHard is durable here: every earlier Ready was advanced, so persisted.
     this.outstandingSendsEarly = this.role === 'leader' && hard.term === this.prevHard.term && hard.vote === this.prevHard.vote;
     this.prevSoft = soft;
@@ -334,6 +411,8 @@ export class Raft {
       snapshotIndex: this.log.snapshot?.meta.index ?? 0,
       snapshotTerm: this.log.snapshot?.meta.term ?? 0,
       voters: this.voters,
+      learners: this.members.latest().learners,
+      joinPending: this.joinPending,
       progress,
     };
   }
@@ -401,17 +480,13 @@ export class Raft {
     this.role = 'leader';
     this.leader = this.id;
     this.reset();
-    const next = this.log.lastIndex() + 1;
-    for (const id of this.voters) {
-      const pr = new Progress(next, this.cfg.maxInflightMsgs);
-      if (id === this.id) {
-        // The leader counts only what its own storage holds (see advance).
-        pr.match = this.log.stableIndex();
-        pr.becomeReplicate();
-        pr.recentActive = true;
-      }
-      this.prs.set(id, pr);
-    }
+    const self = new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightMsgs);
+    // The leader counts only what its own storage holds (see advance).
+    self.match = this.log.stableIndex();
+    self.becomeReplicate();
+    self.recentActive = true;
+    this.prs.set(this.id, self);
+    this.syncProgress();
     this.appendEntry('empty', EMPTY);
   }
 
@@ -426,10 +501,67 @@ export class Raft {
     this.transferElapsed = 0;
     this.uncommittedBytes = 0;
     this.appendPending = false;
+    this.retiring = false;
   }
 
   private promotable(): boolean {
-    return this.voters.includes(this.id);
+    return !this.joinPending && this.voters.includes(this.id);
+  }
+
+  /** voters of the configuration in force. */
+  private get voters(): readonly NodeId[] {
+    return this.members.latest().voters;
+  }
+
+  /**
+   * caughtUp: the learner holds the entry that added it (so it knows it is a
+   * member and will vote) and is within maxPromoteLagEntries of the leader's
+   * last index. Promoting a learner with an empty log could leave a
+   * configuration whose majority needs a node that cannot vote yet.
+   */
+  private caughtUp(id: NodeId): boolean {
+    const match = this.progress(id).match;
+    const joinedAt = this.members.joinedAt(id) ?? Infinity;
+    return match >= joinedAt && match + this.maxPromoteLagEntries() >= this.log.lastIndex();
+  }
+
+  private maxPromoteLagEntries(): number {
+    return this.cfg.maxPromoteLagEntries ?? DEFAULT_MAX_PROMOTE_LAG_ENTRIES;
+  }
+
+  /**
+   * syncProgress gives the leader a Progress for every member of the
+   * configuration in force (voters and learners; itself always). A member
+   * removed by a change that is not committed yet keeps its Progress until it
+   * commits, so that it receives its own removal and stops campaigning; it
+   * never counts toward a quorum.
+   */
+  private syncProgress(): void {
+    const m = this.members.latest();
+    const next = this.log.lastIndex() + 1;
+    for (const id of [...m.voters, ...m.learners]) {
+      if (!this.prs.has(id)) this.prs.set(id, new Progress(next, this.cfg.maxInflightMsgs));
+    }
+    const settled = this.members.latestIndex() <= this.log.committed;
+    this.retiring = false;
+    for (const id of [...this.prs.keys()]) {
+      if (id === this.id || isMember(m, id)) continue;
+      if (settled) this.prs.delete(id);
+      else this.retiring = true;
+    }
+    if (this.leadTransferee !== null && !m.voters.includes(this.leadTransferee)) this.leadTransferee = null;
+  }
+
+  /** recordAppended notes config entries just added to the log. */
+  private recordAppended(entries: readonly Entry[]): void {
+    const before = this.members.latest();
+    this.members.appended(entries);
+    if (this.members.latest() === before) return;
+    if (this.joinPending && entries.some((e) => e.type === 'config' && isMember(this.members.latest(), this.id))) {
+      // A leader replicated a configuration that names us: we are part of the cluster now.
+      this.joinPending = !isMember(this.members.latest(), this.id);
+    }
+    if (this.role === 'leader') this.syncProgress();
   }
 
   // ---------------------------------------------------------------- time
@@ -466,10 +598,9 @@ export class Raft {
   private quorumActive(): boolean {
     let active = 0;
     for (const id of this.voters) {
-      const pr = this.progress(id);
-      if (id === this.id || pr.recentActive) active++;
-      if (id !== this.id) pr.recentActive = false;
+      if (id === this.id || this.progress(id).recentActive) active++;
     }
+    for (const [id, pr] of this.prs) if (id !== this.id) pr.recentActive = false;
     return active >= majority(this.voters.length);
   }
 
@@ -549,10 +680,12 @@ export class Raft {
 
   private handleVoteRequest(m: VoteRequest): void {
     const isPre = m.type === 'pre-vote';
-    const canVote =
+    // A node that is not a member (joining, or removed) never votes: its log proves nothing.
+    const member = !this.joinPending && isMember(this.members.latest(), this.id);
+    const canVote = member && (
       this.vote === m.from ||
       (this.vote === '' && this.leader === null) ||
-      (isPre && m.term > this.term);
+      (isPre && m.term > this.term));
     const respType: VoteResponse['type'] = isPre ? 'pre-vote-resp' : 'vote-resp';
     if (canVote && this.log.isUpToDate(m.lastIndex, m.lastTerm)) {
       this.send({ type: respType, to: m.from, from: this.id, term: m.term, granted: true });
@@ -643,6 +776,10 @@ export class Raft {
     }
     const lastNew = this.log.maybeAppend(prevIndex, prevTerm, m.commit, entries);
     if (lastNew >= 0) {
+      // A truncated uncommitted change reverts the configuration; new config entries take effect now.
+      this.members.truncated((i) => this.log.term(i));
+      const known = this.members.latestIndex();
+      this.recordAppended(entries.filter((e) => e.index > known));
       this.respondAppend(m.from, lastNew, false, 0, 0);
       return;
     }
@@ -711,12 +848,15 @@ export class Raft {
       return;
     }
     this.log.restore(snapshot);
-    this.voters = snapshot.meta.voters;
+    this.members.restored(index, membershipOfSnapshot(snapshot.meta));
+    if (isMember(this.members.latest(), this.id)) this.joinPending = false;
   }
 
   // ---------------------------------------------------------------- leader
 
   private stepLeader(m: Message): void {
+    // Answers from nodes that are no longer (or not yet) members are ignored.
+    if (!this.prs.has(m.from)) return;
     switch (m.type) {
       case 'append':
       case 'heartbeat':
@@ -788,6 +928,7 @@ export class Raft {
 
   /** maybeCommit advances the commit index to what a quorum holds, counting only entries of this term (Figure 8). */
   private maybeCommit(): boolean {
+    // Only voters of the configuration in force count; a leader being removed does not count itself.
     const matches = this.voters.map((id) => this.progress(id).match);
     const index = quorumIndex(matches);
     if (index <= this.log.committed || this.log.term(index) !== this.term) return false;
@@ -810,6 +951,7 @@ export class Raft {
     const entry: Entry = { term: this.term, index: this.log.lastIndex() + 1, type, data };
     this.log.append(entry);
     this.appendPending = true;
+    if (type === 'config') this.recordAppended([entry]);
     return entry;
   }
 
@@ -862,7 +1004,7 @@ export class Raft {
   }
 
   private broadcastHeartbeat(): void {
-    for (const to of this.voters) {
+    for (const to of this.prs.keys()) {
       if (to === this.id) continue;
       const pr = this.progress(to);
       this.send({
@@ -922,13 +1064,18 @@ export class Raft {
     if (this.appendPending) {
       this.appendPending = false;
       this.maybeCommit();
-      for (const to of this.voters) if (to !== this.id) this.sendAppend(to, true);
+      for (const to of this.prs.keys()) if (to !== this.id) this.sendAppend(to, true);
+      if (this.retiring) this.syncProgress();
+      if (this.removedAndCommitted()) {
+        this.stepDownAfterRemoval();
+        return;
+      }
     }
     if (this.openRound !== null) {
       this.openRound.index = this.log.committed;
       this.sentRounds.push(this.openRound);
       this.openRound = null;
-      for (const to of this.voters) {
+      for (const to of this.prs.keys()) {
         if (to === this.id) continue;
         const pr = this.progress(to);
         this.send({
@@ -938,6 +1085,33 @@ export class Raft {
       }
       this.confirmReadRounds();
     }
+  }
+
+  /** removedAndCommitted: this leader is not a voter of the configuration in force, and that configuration is committed. */
+  private removedAndCommitted(): boolean {
+    return this.role === 'leader' && !this.voters.includes(this.id) && this.members.latestIndex() <= this.log.committed;
+  }
+
+  /**
+   * stepDownAfterRemoval ends the leadership of a removed leader once its
+   * removal commits (it led until then, without counting itself): it tells the
+   * most caught-up voter to campaign at once, then becomes a follower that
+   * never campaigns again.
+   */
+  private stepDownAfterRemoval(): void {
+    let best: NodeId | null = null;
+    let bestMatch = -1;
+    for (const id of this.voters) {
+      const match = this.progress(id).match;
+      if (match > bestMatch) {
+        best = id;
+        bestMatch = match;
+      }
+    }
+    if (best !== null && bestMatch === this.log.lastIndex()) {
+      this.send({ type: 'timeout-now', to: best, from: this.id, term: this.term });
+    }
+    this.becomeFollower(this.term, null);
   }
 
   private progress(id: NodeId): Progress {

@@ -4,6 +4,10 @@
  * values between the core, storage and the network.
  */
 
+import type { Membership } from './membership.js';
+
+export type { Membership };
+
 /** NodeId is a stable name for a member ("n1"), never an address. */
 export type NodeId = string;
 
@@ -12,9 +16,10 @@ export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
 
 /**
  * EntryType distinguishes client commands from the empty entry every new
- * leader appends so that it can commit entries of earlier terms (Figure 8).
+ * leader appends so that it can commit entries of earlier terms (Figure 8),
+ * and from membership changes ('config', data: an encoded ConfChange, see membership.ts).
  */
-export type EntryType = 'normal' | 'empty';
+export type EntryType = 'normal' | 'empty' | 'config';
 
 export interface Entry {
   readonly term: number;
@@ -36,6 +41,10 @@ export interface SnapshotMeta {
   readonly index: number;
   readonly term: number;
   readonly voters: readonly NodeId[];
+  /** Non-voting members; absent in snapshots taken before membership changes existed. */
+  readonly learners?: readonly NodeId[];
+  /** Each member's opaque context (its addresses) from its add-learner entry; absent for the initial members. */
+  readonly contexts?: readonly { readonly id: NodeId; readonly context: Uint8Array }[];
 }
 
 export interface Snapshot {
@@ -166,6 +175,8 @@ export interface Ready {
   readonly readStates: readonly ReadState[];
   /** Ctxs of reads dropped because leadership was lost; callers fail them (retry elsewhere). */
   readonly droppedReads: readonly number[];
+  /** The configuration in force (latest in the log) when it changed since the last Ready, else null. */
+  readonly membership: Membership | null;
 }
 
 /** Why a proposal was not appended; the caller maps these to client errors. */

@@ -28,7 +28,7 @@ export const API_PROTO_LOADER_OPTIONS: Options = Object.freeze({
 /** API_PACKAGE is the proto package of the public API. */
 export const API_PACKAGE = 'raftlock.v1';
 
-export type ApiServiceName = 'Lease' | 'Lock' | 'Cluster' | 'Maintenance';
+export type ApiServiceName = 'Lease' | 'Lock' | 'Cluster' | 'Maintenance' | 'Members';
 
 /** Long is a 64-bit integer as proto-loader decodes it (`longs: String`); a number is accepted when encoding. */
 export type Long = string;
@@ -57,7 +57,20 @@ export interface WaiterWire { readonly leaseId: Long; readonly mode: WireMode }
 export interface GetLockResponse { readonly name: string; readonly holders: readonly HolderWire[]; readonly waiters: readonly WaiterWire[] }
 
 export type StatusRequest = Record<string, never>;
-export interface MemberWire { readonly id: string; readonly clientAddress: string; readonly peerAddress: string }
+export interface MemberWire {
+  readonly id: string;
+  readonly clientAddress: string;
+  readonly peerAddress: string;
+  readonly role?: string;
+  readonly matchIndex?: Long;
+}
+
+export type ListMembersRequest = Record<string, never>;
+export interface ListMembersResponse { readonly leader: string; readonly leaderLastIndex: Long; readonly members: readonly MemberWire[] }
+export interface AddMemberRequest { readonly id: string; readonly clientAddress: string; readonly peerAddress: string }
+export interface MemberIdRequest { readonly id: string }
+export interface MemberChangeResponse { readonly index: Long; readonly members: readonly MemberWire[] }
+export interface TransferLeaderResponse { readonly leader: string }
 export interface StatusResponse {
   readonly id: string;
   readonly role: string;
@@ -85,6 +98,7 @@ export interface ApiServices {
   readonly Lock: grpc.ServiceDefinition;
   readonly Cluster: grpc.ServiceDefinition;
   readonly Maintenance: grpc.ServiceDefinition;
+  readonly Members: grpc.ServiceDefinition;
 }
 
 const METHODS: Record<ApiServiceName, readonly string[]> = {
@@ -92,6 +106,7 @@ const METHODS: Record<ApiServiceName, readonly string[]> = {
   Lock: ['Acquire', 'Release', 'Get'],
   Cluster: ['Status'],
   Maintenance: ['Snapshot'],
+  Members: ['List', 'Add', 'Promote', 'Remove', 'TransferLeader'],
 };
 
 let cached: ApiServices | null = null;
@@ -108,7 +123,7 @@ export function apiServices(): ApiServices {
       }
       return service as grpc.ServiceDefinition;
     };
-    cached = Object.freeze({ Lease: load('Lease'), Lock: load('Lock'), Cluster: load('Cluster'), Maintenance: load('Maintenance') });
+    cached = Object.freeze({ Lease: load('Lease'), Lock: load('Lock'), Cluster: load('Cluster'), Maintenance: load('Maintenance'), Members: load('Members') });
   }
   return cached;
 }

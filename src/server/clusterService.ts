@@ -22,6 +22,6 @@ function status(ctx: ServerContext): StatusResponse {
     commitIndex: String(s.commitIndex),
     appliedIndex: String(s.appliedIndex),
     snapshotIndex: String(s.snapshotIndex),
-    members: members.map((m) => ({ id: m.id, clientAddress: m.clientAddress, peerAddress: m.peerAddress })),
+    members: members.map((m) => ({ id: m.id, clientAddress: m.clientAddress, peerAddress: m.peerAddress, role: 'role' in m ? (m.role ?? 'voter') : 'voter' })),
   };
 }

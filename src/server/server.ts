@@ -10,6 +10,7 @@ import { Health } from './health.js';
 import { leaseHandlers } from './leaseService.js';
 import { lockHandlers } from './lockService.js';
 import { maintenanceHandlers } from './maintenanceService.js';
+import { membersHandlers } from './membersService.js';
 import type { ServerContext } from './rpc.js';
 import { WaitAttachments } from './waitAttachments.js';
 
@@ -103,6 +104,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   server.addService(services.Lock, lockHandlers(ctx));
   server.addService(services.Cluster, clusterHandlers(ctx));
   server.addService(services.Maintenance, maintenanceHandlers(ctx));
+  server.addService(services.Members, membersHandlers(ctx));
   const health = new Health(options.node);
   health.addTo(server, options.healthPollMs ?? API_SERVER_DEFAULTS.healthPollMs);
   const credentials = options.credentials ?? grpc.ServerCredentials.createInsecure();

@@ -48,7 +48,7 @@ function checkWellFormed(u: PersistUpdate): void {
   for (const e of u.entries) {
     checkCount(e.index, 'entry index');
     checkCount(e.term, `entry ${e.index} term`);
-    check(e.type === 'normal' || e.type === 'empty', () => `entry ${e.index} has unknown type ${String(e.type)}`);
+    check(e.type === 'normal' || e.type === 'empty' || e.type === 'config', () => `entry ${e.index} has unknown type ${String(e.type)}`);
     check(e.data instanceof Uint8Array, () => `entry ${e.index} data is not a Uint8Array`);
   }
 }
@@ -57,6 +57,7 @@ function checkSnapshotMeta(meta: SnapshotMeta): void {
   checkCount(meta.index, 'snapshot index');
   checkCount(meta.term, `snapshot ${meta.index} term`);
   for (const v of meta.voters) checkName(v, `snapshot ${meta.index} voter id`);
+  for (const v of meta.learners ?? []) checkName(v, `snapshot ${meta.index} learner id`);
 }
 
 /**

@@ -141,5 +141,10 @@ function copyEntry(e: Entry): Entry {
 }
 
 function copySnapshot(s: Snapshot): Snapshot {
-  return { meta: { index: s.meta.index, term: s.meta.term, voters: [...s.meta.voters] }, data: new Uint8Array(s.data) };
+  const meta = {
+    index: s.meta.index, term: s.meta.term, voters: [...s.meta.voters],
+    ...(s.meta.learners === undefined ? {} : { learners: [...s.meta.learners] }),
+    ...(s.meta.contexts === undefined ? {} : { contexts: s.meta.contexts.map((c) => ({ id: c.id, context: new Uint8Array(c.context) })) }),
+  };
+  return { meta, data: new Uint8Array(s.data) };
 }

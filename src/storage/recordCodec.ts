@@ -13,10 +13,13 @@ import type { NodeIdentity } from './raftStorage.js';
  * flipped bit, a torn (shortened) value or garbage fails the check. Integers
  * are big-endian; u64 holds a safe integer (< 2^53). Payloads:
  *
- *   Entry        term u64 | index u64 | type u8 (0 normal, 1 empty) | len u32 | data
+ *   Entry        term u64 | index u64 | type u8 (0 normal, 1 empty, 2 config) | len u32 | data
  *   HardState    term u64 | commit u64 | len u16 | vote UTF-8
  *   SnapshotMeta index u64 | term u64 | dataBytes u64 | dataCrc u32 | chunks u32 |
  *                voters u16 | (len u16 | voter UTF-8)*
+ *                [learners u16 | (len u16 | learner UTF-8)* |
+ *                 contexts u16 | (len u16 | id UTF-8 | len u32 | context)*]
+ *                (the bracketed tail is absent in snapshots from before membership changes)
  *   chunk        raw snapshot bytes (chunk i holds bytes [i*CHUNK, (i+1)*CHUNK))
  *   Identity     UTF-8 JSON (dataDirIdentity.ts); dirs from before it: len u16 | clusterId UTF-8 | len u16 | nodeId UTF-8
  *   Format       storage format version u32
@@ -124,6 +127,10 @@ class Reader {
     if (this.pos + n > this.payload.length) {
       throw new RecordFormatError(`${n} bytes of ${field} at offset ${this.pos} of the ${this.what} payload`, `only ${this.payload.length - this.pos} left`);
     }
+  }
+
+  atEnd(): boolean {
+    return this.pos === this.payload.length;
   }
 
   u8(field: string): number {
@@ -249,7 +256,7 @@ export function chunkKey(i: number): string {
 
 // ---------------------------------------------------------------- Entry
 
-const ENTRY_TYPES: readonly EntryType[] = ['normal', 'empty'];
+const ENTRY_TYPES: readonly EntryType[] = ['normal', 'empty', 'config'];
 
 export function encodeEntry(e: Entry): Uint8Array {
   checkU64(e.term, 'entry term');
@@ -272,7 +279,7 @@ export function decodeEntry(record: Uint8Array): Entry {
   const index = r.u64('index');
   const typeCode = r.u8('type');
   const type = ENTRY_TYPES[typeCode];
-  if (type === undefined) throw new RecordFormatError('entry type 0 (normal) or 1 (empty)', `type ${typeCode}`);
+  if (type === undefined) throw new RecordFormatError('entry type 0 (normal), 1 (empty) or 2 (config)', `type ${typeCode}`);
   const data = r.bytes(r.u32('data length'), 'data');
   r.end();
   return { term, index, type, data };
@@ -326,7 +333,12 @@ export function encodeSnapshotMeta(s: StoredSnapshotMeta): Uint8Array {
   check(s.meta.voters.length <= U16_MAX, () => `snapshot has ${s.meta.voters.length} voters`);
   const voters = s.meta.voters.map((v) => stringBytes(v, 'voter id'));
   const votersBytes = voters.reduce((n, v) => n + 2 + v.length, 0);
-  const w = new Writer(8 + 8 + 8 + 4 + 4 + 2 + votersBytes);
+  const learners = (s.meta.learners ?? []).map((v) => stringBytes(v, 'learner id'));
+  const learnersBytes = learners.reduce((n, v) => n + 2 + v.length, 0);
+  const contexts = (s.meta.contexts ?? []).map((c) => ({ id: stringBytes(c.id, 'member id'), context: c.context }));
+  const contextsBytes = contexts.reduce((n, c) => n + 2 + c.id.length + 4 + c.context.length, 0);
+  check(learners.length <= U16_MAX && contexts.length <= U16_MAX, () => `snapshot has ${learners.length} learners and ${contexts.length} contexts`);
+  const w = new Writer(8 + 8 + 8 + 4 + 4 + 2 + votersBytes + 2 + learnersBytes + 2 + contextsBytes);
   w.u64(s.meta.index);
   w.u64(s.meta.term);
   w.u64(s.dataBytes);
@@ -336,6 +348,18 @@ export function encodeSnapshotMeta(s: StoredSnapshotMeta): Uint8Array {
   for (const v of voters) {
     w.u16(v.length);
     w.raw(v);
+  }
+  w.u16(learners.length);
+  for (const v of learners) {
+    w.u16(v.length);
+    w.raw(v);
+  }
+  w.u16(contexts.length);
+  for (const c of contexts) {
+    w.u16(c.id.length);
+    w.raw(c.id);
+    w.u32(c.context.length);
+    w.raw(c.context);
   }
   return w.finish();
 }
@@ -350,11 +374,27 @@ export function decodeSnapshotMeta(record: Uint8Array): StoredSnapshotMeta {
   const voterCount = r.u16('voter count');
   const voters: string[] = [];
   for (let i = 0; i < voterCount; i++) voters.push(r.string(`voter ${i}`));
+  const learners: string[] = [];
+  const contexts: { id: string; context: Uint8Array }[] = [];
+  if (!r.atEnd()) {
+    const learnerCount = r.u16('learner count');
+    for (let i = 0; i < learnerCount; i++) learners.push(r.string(`learner ${i}`));
+    const contextCount = r.u16('context count');
+    for (let i = 0; i < contextCount; i++) {
+      const id = r.string(`context ${i} id`);
+      contexts.push({ id, context: r.bytes(r.u32(`context ${i} length`), `context ${i}`) });
+    }
+  }
   r.end();
   if (chunks !== chunkCount(dataBytes)) {
     throw new RecordFormatError(`${chunkCount(dataBytes)} chunks for ${dataBytes} bytes of data`, `${chunks} chunks`);
   }
-  return { meta: { index, term, voters }, dataBytes, dataCrc, chunks };
+  const meta = {
+    index, term, voters,
+    ...(learners.length > 0 ? { learners } : {}),
+    ...(contexts.length > 0 ? { contexts } : {}),
+  };
+  return { meta, dataBytes, dataCrc, chunks };
 }
 
 /** encodeChunk frames chunk `i` of a snapshot's data. */

@@ -37,7 +37,7 @@ export const MAX_VOTERS = 64;
 
 // ---------------------------------------------------------------- wire shapes
 
-export type EntryTypeWire = 'ENTRY_TYPE_NORMAL' | 'ENTRY_TYPE_EMPTY';
+export type EntryTypeWire = 'ENTRY_TYPE_NORMAL' | 'ENTRY_TYPE_EMPTY' | 'ENTRY_TYPE_CONFIG';
 
 export interface EntryWire {
   term: number;
@@ -50,7 +50,12 @@ export interface SnapshotMetaWire {
   index: number;
   term: number;
   voters: string[];
+  learners?: string[];
+  contexts?: { id: string; context: Uint8Array }[];
 }
+
+/** MAX_CONTEXT_BYTES bounds one member's opaque context (its addresses). */
+export const MAX_CONTEXT_BYTES = 64 * 1024;
 
 export interface VoteRequestWire { lastIndex: number; lastTerm: number; transfer: boolean }
 export interface VoteResponseWire { granted: boolean }
@@ -119,6 +124,7 @@ const BODY_CASES: readonly BodyCase[] = Object.values(CASE_OF_TYPE);
 const ENTRY_TYPE_TO_WIRE: { readonly [T in EntryType]: EntryTypeWire } = {
   normal: 'ENTRY_TYPE_NORMAL',
   empty: 'ENTRY_TYPE_EMPTY',
+  config: 'ENTRY_TYPE_CONFIG',
 };
 
 // ---------------------------------------------------------------- encode
@@ -153,7 +159,11 @@ export function encodeMessage(m: Message): RaftMessageWire {
       break;
     case 'snapshot':
       wire.snapshot = {
-        meta: { index: m.meta.index, term: m.meta.term, voters: [...m.meta.voters] },
+        meta: {
+          index: m.meta.index, term: m.meta.term, voters: [...m.meta.voters],
+          learners: [...(m.meta.learners ?? [])],
+          contexts: (m.meta.contexts ?? []).map((c) => ({ id: c.id, context: c.context })),
+        },
         offset: m.offset, totalBytes: m.totalBytes, chunk: m.chunk,
       };
       break;
@@ -182,7 +192,8 @@ export function estimateWireBytes(m: Message): number {
     for (const e of m.entries) bytes += 40 + e.data.length;
   } else if (m.type === 'snapshot') {
     bytes += 48 + m.chunk.length;
-    for (const v of m.meta.voters) bytes += 8 + v.length * 3;
+    for (const v of [...m.meta.voters, ...(m.meta.learners ?? [])]) bytes += 8 + v.length * 3;
+    for (const c of m.meta.contexts ?? []) bytes += 16 + c.id.length * 3 + c.context.length;
   }
   return bytes;
 }
@@ -349,7 +360,8 @@ function decodeEntry(v: unknown, path: string): Entry {
   let type: EntryType;
   if (wireType === 'ENTRY_TYPE_NORMAL') type = 'normal';
   else if (wireType === 'ENTRY_TYPE_EMPTY') type = 'empty';
-  else fail(`${path}type`, `must be ENTRY_TYPE_NORMAL or ENTRY_TYPE_EMPTY, got ${describe(wireType)}`);
+  else if (wireType === 'ENTRY_TYPE_CONFIG') type = 'config';
+  else fail(`${path}type`, `must be ENTRY_TYPE_NORMAL, ENTRY_TYPE_EMPTY or ENTRY_TYPE_CONFIG, got ${describe(wireType)}`);
   const data = bytes(e, 'data', path);
   if (index < 1) fail(`${path}index`, 'must be at least 1');
   if (term < 1) fail(`${path}term`, 'must be at least 1');
@@ -385,5 +397,32 @@ function decodeSnapshotMeta(o: Obj, term: number): SnapshotMeta {
     if (voters.includes(id)) fail(`snapshot.meta.voters[${i}]`, `repeats voter "${id}"`);
     voters.push(id);
   }
-  return { index, term: metaTerm, voters };
+  const learnerList = o['learners'] ?? [];
+  if (!Array.isArray(learnerList) || learnerList.length > MAX_VOTERS) {
+    fail('snapshot.meta.learners', `must list at most ${MAX_VOTERS} node ids, got ${Array.isArray(learnerList) ? `${learnerList.length}` : describe(learnerList)}`);
+  }
+  const learners: NodeId[] = [];
+  for (let i = 0; i < learnerList.length; i++) {
+    const id = checkNodeId(learnerList[i], `snapshot.meta.learners[${i}]`);
+    if (voters.includes(id) || learners.includes(id)) fail(`snapshot.meta.learners[${i}]`, `repeats member "${id}"`);
+    learners.push(id);
+  }
+  const contextList = o['contexts'] ?? [];
+  if (!Array.isArray(contextList) || contextList.length > 2 * MAX_VOTERS) {
+    fail('snapshot.meta.contexts', `must list at most ${2 * MAX_VOTERS} member contexts, got ${Array.isArray(contextList) ? `${contextList.length}` : describe(contextList)}`);
+  }
+  const contexts: { id: NodeId; context: Uint8Array }[] = [];
+  for (let i = 0; i < contextList.length; i++) {
+    const c = obj(contextList[i], `snapshot.meta.contexts[${i}]`);
+    const id = checkNodeId(c['id'], `snapshot.meta.contexts[${i}].id`);
+    const context = bytes(c, 'context', `snapshot.meta.contexts[${i}].`);
+    if (context.length > MAX_CONTEXT_BYTES) fail(`snapshot.meta.contexts[${i}].context`, `must be at most ${MAX_CONTEXT_BYTES} bytes, got ${context.length}`);
+    contexts.push({ id, context });
+  }
+  // A snapshot without learners or contexts decodes to the shape older snapshots have.
+  return {
+    index, term: metaTerm, voters,
+    ...(learners.length > 0 ? { learners } : {}),
+    ...(contexts.length > 0 ? { contexts } : {}),
+  };
 }

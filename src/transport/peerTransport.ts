@@ -141,6 +141,7 @@ export class PeerTransport {
   private readonly keepaliveTimeMs: number;
   private readonly stopGraceMs: number;
   private readonly links = new Map<NodeId, PeerLink>();
+  private readonly newLink: (peer: NodeId, address: string) => PeerLink;
   private readonly receive = new Map<NodeId, ReceiveCounters>();
   private readonly inbound = new Set<InboundStream>();
   private readonly warnLimiter = new WarnLimiter(WARN_INTERVAL_MS);
@@ -175,18 +176,47 @@ export class PeerTransport {
       ...o.channelOptions,
     };
     const insecure = grpc.credentials.createInsecure();
-    for (const [peer, address] of o.peers) {
-      if (peer === o.nodeId) continue;
-      const credentials = typeof o.channelCredentials === 'function' ? o.channelCredentials(peer) : (o.channelCredentials ?? insecure);
-      this.receive.set(peer, { received: 0, invalid: 0 });
-      this.links.set(peer, new PeerLink({
-        self: o.nodeId, peer, address, clusterId: o.clusterId, credentials, channelOptions,
-        maxQueued: o.maxQueuedPerPeer, maxQueuedBytes: o.maxQueuedBytesPerPeer, maxBatchMessages: o.maxBatchMessages, maxBatchBytes: o.maxBatchBytes,
-        backoffMinMs: o.reconnectBackoffMinMs, backoffMaxMs: o.reconnectBackoffMaxMs,
-        handshakeTimeoutMs: o.handshakeTimeoutMs, stopGraceMs: o.stopGraceMs,
-        logger: this.log, warnLimiter: this.warnLimiter, random: o.random,
-      }));
+    this.newLink = (peer, address) => new PeerLink({
+      self: o.nodeId, peer, address, clusterId: o.clusterId,
+      credentials: typeof o.channelCredentials === 'function' ? o.channelCredentials(peer) : (o.channelCredentials ?? insecure),
+      channelOptions,
+      maxQueued: o.maxQueuedPerPeer, maxQueuedBytes: o.maxQueuedBytesPerPeer, maxBatchMessages: o.maxBatchMessages, maxBatchBytes: o.maxBatchBytes,
+      backoffMinMs: o.reconnectBackoffMinMs, backoffMaxMs: o.reconnectBackoffMaxMs,
+      handshakeTimeoutMs: o.handshakeTimeoutMs, stopGraceMs: o.stopGraceMs,
+      logger: this.log, warnLimiter: this.warnLimiter, random: o.random,
+    });
+    for (const [peer, address] of o.peers) this.setPeer(peer, address);
+  }
+
+  /**
+   * setPeer adds a link to `peer` at `address` (a member added at run time),
+   * or moves an existing one to a new address. Streams from a peer are
+   * accepted only while it has a link.
+   */
+  setPeer(peer: NodeId, address: string): void {
+    if (peer === this.nodeId || this.stopped) return;
+    const existing = this.links.get(peer);
+    if (existing !== undefined) {
+      if (existing.address === address) return;
+      void existing.stop();
     }
+    if (!this.receive.has(peer)) this.receive.set(peer, { received: 0, invalid: 0 });
+    this.links.set(peer, this.newLink(peer, address));
+    if (existing !== undefined) this.log.info({ peer, address }, `peer ${peer} moved to ${address}`);
+  }
+
+  /** removePeer stops the link to a member that left the cluster; its streams are refused from then on. */
+  removePeer(peer: NodeId): void {
+    const link = this.links.get(peer);
+    if (link === undefined) return;
+    this.links.delete(peer);
+    this.receive.delete(peer);
+    void link.stop();
+  }
+
+  /** peerIds lists the peers this transport has links to. */
+  peerIds(): NodeId[] {
+    return [...this.links.keys()];
   }
 
   /** listen serves RaftPeer on `address` ("host:port"; port 0 picks one) and resolves to the bound port. */
@@ -331,7 +361,9 @@ export class PeerTransport {
     const b = batch as { from: NodeId; messages: unknown };
     if (s.peer === null) this.admit(s, b.from);
     s.batches++;
-    const counters = this.receive.get(b.from) as ReceiveCounters;
+    // A peer removed from the cluster while its stream was open: count nothing, deliver nothing more.
+    const counters = this.receive.get(b.from);
+    if (counters === undefined) return;
     const list = Array.isArray(b.messages) ? (b.messages as unknown[]) : [];
     for (const wire of list) {
       if (s.done || this.stopped) return;

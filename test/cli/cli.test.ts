@@ -290,3 +290,26 @@ describe('losing the lock', () => {
     }
   });
 });
+
+describe('raftlock member and leader', () => {
+  it('lists the members, refuses bad changes in one line, and transfers leadership', async () => {
+    const listed = json<{ leader: string; members: { id: string; role: string }[] }>(await raftlock(['member', 'list', '--json']));
+    expect(listed.members.map((m) => [m.id, m.role])).toEqual([['n1', 'voter'], ['n2', 'voter'], ['n3', 'voter']]);
+    const table = await raftlock(['member', 'list']);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^3 voters, 0 learners, leader n\d/);
+    expect(table.stdout).toMatch(/ID\s+ROLE\s+CLIENT\s+PEER\s+MATCH\s+BEHIND/);
+
+    oneLineError(await raftlock(['member', 'promote', 'n9']), EXIT.failed, /n9 is not a member \(unknown id\)/);
+    oneLineError(await raftlock(['member', 'promote', 'n2']), EXIT.failed, /n2 is not a learner/);
+    oneLineError(await raftlock(['member', 'add', 'n1', '--client-address', '127.0.0.1:1', '--peer-address', '127.0.0.1:2']), EXIT.failed, /n1 is already a member/);
+    oneLineError(await raftlock(['member', 'add', 'N 9', '--client-address', '127.0.0.1:1', '--peer-address', '127.0.0.1:2']), EXIT.usage, /member id "N 9" is not valid/);
+    oneLineError(await raftlock(['member', 'add', 'n9', '--client-address', 'nowhere', '--peer-address', '127.0.0.1:2']), EXIT.usage, /client_address "nowhere" is not valid/);
+
+    const target = ['n1', 'n2', 'n3'].find((id) => id !== listed.leader) as string;
+    const moved = await raftlock(['leader', 'transfer', target]);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stdout.trim()).toBe(`${target} is the leader now`);
+    expect(json<{ leader: string }>(await raftlock(['member', 'list', '--json'])).leader).toBe(target);
+  });
+});

@@ -97,6 +97,7 @@ function constructors(): Record<ApiServiceName, Ctor> {
       Lock: grpc.makeGenericClientConstructor(s.Lock, 'Lock'),
       Cluster: grpc.makeGenericClientConstructor(s.Cluster, 'Cluster'),
       Maintenance: grpc.makeGenericClientConstructor(s.Maintenance, 'Maintenance'),
+      Members: grpc.makeGenericClientConstructor(s.Members, 'Members'),
     };
   }
   return ctors;
@@ -240,6 +241,7 @@ export class ApiClient {
         Lock: new k.Lock(endpoint, creds, { channelOverride }),
         Cluster: new k.Cluster(endpoint, creds, { channelOverride }),
         Maintenance: new k.Maintenance(endpoint, creds, { channelOverride }),
+        Members: new k.Members(endpoint, creds, { channelOverride }),
       };
       this.channels.set(endpoint, c);
     }

@@ -419,6 +419,24 @@ export class Cluster {
     return this.member(id).proc?.pid ?? null;
   }
 
+  /**
+   * addJoiner adds a node that is not an initial member to the config file
+   * (nodes[] with "join": true, fresh free ports) without starting it; the
+   * running members never re-read the file: they learn its addresses from
+   * the add-learner entry (raftlock member add).
+   */
+  async addJoiner(id: string): Promise<MemberSpec> {
+    if (this.members.has(id)) throw new Error(`addJoiner ${id}: the id is taken`);
+    const [clientPort, peerPort] = await freePorts(2);
+    const node = { id, clientAddress: `127.0.0.1:${clientPort}`, peerAddress: `127.0.0.1:${peerPort}`, join: true };
+    (this.config.nodes as unknown[]).push(node);
+    this.writeConfig(this.config);
+    const spec = { ...node, dataDir: join(this.dir, 'data', id), logPath: join(this.dir, `${id}.log`) };
+    this.members.set(id, new Member(spec));
+    (this.ids as string[]).push(id);
+    return spec;
+  }
+
   /** writeConfig replaces the config file (e.g. to test a config error); members read it when they start. */
   writeConfig(config: unknown): void {
     writeFileSync(this.configPath, typeof config === 'string' ? config : `${JSON.stringify(config, null, 2)}\n`);

@@ -21,6 +21,11 @@ import type { SimNode } from './node.js';
  *   identical prefixes); within a batch, indexes are contiguous and terms never decrease;
  * - commit safety: an index is only ever committed with one term, on any node;
  * - the Figure 8 rule: a leader's commit index only moves onto an entry of its own term;
+ * - commit quorum: when a leader's commit moves, the entry there is durable on
+ *   a majority of the voters of the leader's configuration in force, so no two
+ *   disjoint majorities can commit (membership changes keep consecutive
+ *   configurations' majorities overlapping; this checks each commit against
+ *   the actual disks);
  * - leader completeness: a new leader of term T holds every entry known to be
  *   committed before T (same term at each index it still holds, lastIndex past them);
  * - state machine safety: the entry applied at an index is the same (term and
@@ -110,6 +115,7 @@ export class Checker {
       if (wasLeader && !termChanged && st.role === 'leader' && node.core().termAt(st.commit) !== st.term) {
         fail(`figure 8: ${node.id}, leader of t${st.term}, committed ${st.commit}@t${String(node.core().termAt(st.commit))} (an entry of an earlier term, by counting replicas)`);
       }
+      if (wasLeader && !termChanged && st.role === 'leader') this.checkCommitQuorum(node, st);
       this.commitAdvanced(node, st);
     }
     view.applied = st.applied;
@@ -121,6 +127,24 @@ export class Checker {
     if (st.role !== view.role) this.note(node.idx, `role ${view.role} -> ${st.role} t${st.term} leader=${st.leader ?? '-'}`);
     view.role = st.role;
     view.term = st.term;
+  }
+
+  /**
+   * checkCommitQuorum: a majority of the leader's voters hold the committed
+   * entry (or a snapshot covering it) on disk. A voter id whose node slot has
+   * since been wiped under a new identity cannot be checked (its disk is gone)
+   * and counts as holding; a slot is only wiped after its removal committed.
+   */
+  private checkCommitQuorum(node: SimNode, st: RaftStatus): void {
+    const voters = node.core().membership().voters;
+    const holders: string[] = [];
+    for (const id of voters) {
+      const holder = this.nodes.find((n) => n.id === id);
+      if (holder === undefined || holder.storage.termAt(st.commit) === st.term || holder.storage.snapshotIndex > st.commit) holders.push(id);
+    }
+    if (holders.length < Math.floor(voters.length / 2) + 1) {
+      fail(`commit quorum: ${node.id}, leader of t${st.term}, committed ${st.commit} held on disk by only {${holders.join(',')}} of voters {${voters.join(',')}}`);
+    }
   }
 
   nodeCrashed(node: SimNode): void {
@@ -290,5 +314,6 @@ export class Checker {
 /** entryHash identifies an entry's content: payload bytes and type. */
 export function entryHash(e: Entry): number {
   const h = fnv1a32(e.data);
-  return e.type === 'empty' ? (h ^ 0x5bd1e995) >>> 0 : h;
+  if (e.type === 'empty') return (h ^ 0x5bd1e995) >>> 0;
+  return e.type === 'config' ? (h ^ 0x27d4eb2f) >>> 0 : h;
 }

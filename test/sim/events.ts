@@ -17,6 +17,7 @@ export const EventKind = {
   livenessStart: 11,
   livenessCheck: 12,
   leaderPause: 13,
+  membership: 14,
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 

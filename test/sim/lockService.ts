@@ -175,7 +175,7 @@ export class LockService {
   // ------------------------------------------------------------ applying
 
   private applyToMachine(e: Entry): ApplyResult | null {
-    if (e.type === 'empty') {
+    if (e.type === 'empty' || e.type === 'config') {
       this.machine.applyNoop(e.index);
       return null;
     }

@@ -2,7 +2,8 @@ import type { LockLimits } from '../../src/lock/limits.js';
 import type { ApplyResult } from '../../src/lock/results.js';
 import type { RaftConfig } from '../../src/raft/config.js';
 import type { SeededRng } from '../../src/raft/prng.js';
-import { Raft } from '../../src/raft/raft.js';
+import type { ConfChange } from '../../src/raft/membership.js';
+import { Raft, type ConfChangeResult } from '../../src/raft/raft.js';
 import type { Entry, Message, NodeId, ProposeResult, ReadState, Ready, Snapshot } from '../../src/raft/types.js';
 import { fail } from './assert.js';
 import { EventKind, type SimEvent } from './events.js';
@@ -61,7 +62,7 @@ const READY_ROUNDS_MAX = 1_000;
  * `backlog` (bounded) and skips its ticks.
  */
 export class SimNode implements ServicePort {
-  readonly storage: SimStorage;
+  storage: SimStorage;
   raft: Raft | null = null;
   service: LockService;
   /** incarnation increases on every crash; stale timers carry the old value and are ignored. */
@@ -84,7 +85,7 @@ export class SimNode implements ServicePort {
 
   constructor(
     readonly idx: number,
-    readonly config: RaftConfig,
+    public config: RaftConfig,
     private readonly policy: NodePolicy,
     private readonly limits: Partial<LockLimits>,
     private readonly rng: SeededRng,
@@ -199,6 +200,23 @@ export class SimNode implements ServicePort {
     const ok = this.core().transferLeadership(to);
     this.maybeReady();
     return ok;
+  }
+
+  proposeConfChange(cc: ConfChange): ConfChangeResult {
+    const res = this.core().proposeConfChange(cc);
+    this.maybeReady();
+    return res;
+  }
+
+  /**
+   * wipe gives a crashed node an empty disk and a new identity, in join mode:
+   * an operator replacing a removed member. (Reusing the old id with an empty
+   * disk could vote twice in a term it voted in before.)
+   */
+  wipe(newId: NodeId): void {
+    if (this.raft !== null) fail(`${this.id}: wiped while running`);
+    this.storage = new SimStorage(newId);
+    this.config = { ...this.config, id: newId, joining: true };
   }
 
   /** persistDone completes the outstanding Ready's fsync, runs the rest of the Ready contract, and takes the next. */

@@ -40,4 +40,7 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
   { seed: 5000240, note: 'lease clock: fails if a keepalive is acknowledged without a ReadIndex quorum round' },
   { seed: 5000392, note: "lease clock: a paused leader forwards its expiry to the new leader (etcd#15247); fails without the state machine's term check" },
   { seed: 5000163, note: "lease clock: a paused leader forwards its expiry to the new leader (etcd#15247); fails without the state machine's term check" },
+  // Membership changes (found by breaking the core on purpose; they pass with the real one).
+  { seed: 7, note: 'membership: fails (commit quorum) if learners count toward the commit quorum' },
+  { seed: 74, note: 'membership: fails (no leader after healing) if the leader accepts a second change while one is uncommitted' },
 ];

@@ -1,4 +1,5 @@
 import { defaultRaftConfig, type RaftConfig } from '../../src/raft/config.js';
+import { isMember, type ConfChange, type Membership } from '../../src/raft/membership.js';
 import { SeededRng } from '../../src/raft/prng.js';
 import type { ApplyResult } from '../../src/lock/results.js';
 import type { Entry, Message, NodeId, ProposeResult, ReadState, Ready, Snapshot } from '../../src/raft/types.js';
@@ -69,6 +70,15 @@ class Simulation implements NodeHost, ClientHost {
   /** Outbound links cut to keep a doomed new leader's appends on a minority, restored when it crashes. */
   private readonly minorityCuts = new Map<number, number[]>();
   private readonly stats: SimStats;
+  /**
+   * Membership changes (add a learner, promote, remove — the leader too) run
+   * on their own PRNG fork, drawn after every other, so that seeds without
+   * them replay exactly as before they existed.
+   */
+  private readonly memberRng: SeededRng;
+  private readonly membershipIntervalMs: number;
+  /** How many identities each node slot has had (a removed node comes back under a new one). */
+  private readonly generations: number[];
   private liveness = false;
   private livenessStartMs = 0;
   private done = false;
@@ -106,6 +116,9 @@ class Simulation implements NodeHost, ClientHost {
     );
     this.lockChecker = new LockChecker(this.nodes, this.checker, () => this.nowMs);
     this.clients = new Clients(p.lock, clientRng, this);
+    this.memberRng = root.fork();
+    this.membershipIntervalMs = this.memberRng.chance(0.6) ? 300 + this.memberRng.nextFloat() * 3_000 : 0;
+    this.generations = ids.map(() => 1);
   }
 
   get nowMs(): number {
@@ -115,7 +128,7 @@ class Simulation implements NodeHost, ClientHost {
   run(): SimResult {
     let failure = '';
     try {
-      this.trace.note(0, -1, `seed ${this.seed}\n${describeProfile(this.profile)}`);
+      this.trace.note(0, -1, `seed ${this.seed}\n${this.describeProfile()}`);
       this.start();
       this.loop();
       this.finalChecks();
@@ -129,8 +142,8 @@ class Simulation implements NodeHost, ClientHost {
       seed: this.seed,
       ok,
       failure,
-      trace: ok ? '' : `${describeProfile(this.profile)}\n--- last ${TRACE_RECORDS} trace records ---\n${this.trace.dump()}`,
-      profile: describeProfile(this.profile),
+      trace: ok ? '' : `${this.describeProfile()}\n--- last ${TRACE_RECORDS} trace records ---\n${this.trace.dump()}`,
+      profile: this.describeProfile(),
       stats: this.stats,
     };
   }
@@ -149,6 +162,7 @@ class Simulation implements NodeHost, ClientHost {
     if (p.pauseIntervalMs > 0) this.scheduleFault(EventKind.pause, p.pauseIntervalMs);
     if (p.leaderPauseIntervalMs > 0) this.scheduleFault(EventKind.leaderPause, p.leaderPauseIntervalMs);
     if (p.transferIntervalMs > 0) this.scheduleFault(EventKind.transfer, p.transferIntervalMs);
+    if (this.membershipIntervalMs > 0) this.scheduleMembership();
     this.schedule(p.safetyMs, EventKind.livenessStart, -1, 0);
   }
 
@@ -177,6 +191,7 @@ class Simulation implements NodeHost, ClientHost {
       case EventKind.partition: return this.onPartition();
       case EventKind.heal: return this.onHeal();
       case EventKind.transfer: return this.onTransfer();
+      case EventKind.membership: return this.onMembership();
       case EventKind.livenessStart: return this.onLivenessStart();
       case EventKind.livenessCheck: return this.onLivenessCheck();
     }
@@ -214,6 +229,8 @@ class Simulation implements NodeHost, ClientHost {
       case 'client-reply':
         fail(`${node.id}: delivered a client reply`);
       default:
+        // A message for an identity this slot had before it was wiped: that node is gone.
+        if (pkt.to !== node.id) return this.trace.drop(this.nowMs, node.idx, pkt, 'identity retired');
         if (pkt.type === 'snapshot' && pkt.offset + pkt.chunk.length === pkt.totalBytes) this.stats.snapshotsReceived++;
         node.step(pkt);
     }
@@ -436,6 +453,81 @@ class Simulation implements NodeHost, ClientHost {
     this.check(node);
   }
 
+  // --- membership ---------------------------------------------------------
+
+  private scheduleMembership(): void {
+    this.schedule(this.nowMs + this.membershipIntervalMs * (0.5 + this.memberRng.nextFloat()), EventKind.membership, -1, 0);
+  }
+
+  /**
+   * onMembership asks the leader for one change: promote a learner, bring a
+   * removed node back (wiped, under a new identity, as a learner), or remove a
+   * member — the leader itself included — down to a minimum of voters. The
+   * leader may refuse (a change in progress, a learner behind, its term's
+   * first entry not committed); faults keep running meanwhile.
+   */
+  private onMembership(): void {
+    if (this.liveness) return;
+    this.scheduleMembership();
+    // Sometimes a second change right behind the first: the leader must refuse it while the first is uncommitted.
+    const attempts = this.memberRng.chance(0.3) ? 2 : 1;
+    for (let k = 0; k < attempts; k++) this.changeMembership();
+  }
+
+  private changeMembership(): void {
+    const leaderIdx = this.currentLeader();
+    if (leaderIdx < 0) return;
+    const leader = this.nodes[leaderIdx] as SimNode;
+    if (leader.paused) return;
+    const core = leader.core();
+    const m = core.membership();
+    const settled = core.membershipAt(core.status().commit);
+    const outside = this.nodes.filter((n) => !isMember(m, n.id) && !isMember(settled, n.id));
+    const minVoters = this.nodes.length === 3 ? 2 : 3;
+    const roll = this.memberRng.nextFloat();
+    let cc: ConfChange | null = null;
+    if (m.learners.length > 0 && roll < 0.6) {
+      cc = { type: 'promote', node: pick(this.memberRng, m.learners), context: new Uint8Array(0) };
+    } else if (m.learners.length > 0 && roll < 0.7) {
+      cc = { type: 'remove', node: pick(this.memberRng, m.learners), context: new Uint8Array(0) };
+    } else if (outside.length > 0 && (roll < 0.9 || m.voters.length <= minVoters)) {
+      const node = pick(this.memberRng, outside);
+      cc = { type: 'add-learner', node: this.rejoin(node), context: new Uint8Array([node.idx]) };
+    } else if (m.voters.length > minVoters) {
+      cc = { type: 'remove', node: pick(this.memberRng, m.voters), context: new Uint8Array(0) };
+    }
+    if (cc === null || !leader.up) return;
+    // Check the commit the core may have moved under the configuration about to be replaced (its Ready
+    // may still be outstanding): the commit-quorum invariant judges each commit by the configuration in force.
+    this.checker.afterEvent(leader);
+    const res = leader.proposeConfChange(cc);
+    if (res.ok) this.stats.faults.memberChanges++;
+    if (res.ok && cc.type === 'remove' && cc.node === leader.id) this.stats.faults.leaderRemovals++;
+    else if (!res.ok) this.stats.faults.memberChangesRefused++;
+    this.note(leaderIdx, `MEMBERSHIP ${cc.type} ${cc.node}: ${res.ok ? `appended at ${res.index}` : `refused (${res.reason})`}`);
+    this.check(leader);
+  }
+
+  /** rejoin crashes a removed node, wipes its disk and starts it empty under a new identity in join mode. */
+  private rejoin(node: SimNode): NodeId {
+    if (node.up) this.crash(node);
+    const gen = ++(this.generations[node.idx] as number);
+    const newId = `n${node.idx + 1}g${gen}`;
+    this.idxById.set(newId, node.idx);
+    this.stats.faults.rejoins++;
+    this.note(node.idx, `WIPE ${node.id}: starts empty as ${newId} in join mode`);
+    node.wipe(newId);
+    node.start();
+    this.checker.nodeStarted(node);
+    node.maybeReady();
+    return newId;
+  }
+
+  private describeProfile(): string {
+    const every = this.membershipIntervalMs > 0 ? `every~${this.membershipIntervalMs.toFixed(1)}ms` : 'off';
+    return `${describeProfile(this.profile)}\nmembership changes: ${every}`;
+  }
+
   // --- liveness ----------------------------------------------------------
 
   private onLivenessStart(): void {
@@ -469,7 +561,7 @@ class Simulation implements NodeHost, ClientHost {
     const leaders = this.nodes.filter((n) => n.up && n.core().status().role === 'leader');
     if (leaders.length !== 1) return `${leaders.length} leaders`;
     const lead = (leaders[0] as SimNode).core().status();
-    for (const node of this.nodes) {
+    for (const node of this.members((leaders[0] as SimNode).core().membership())) {
       const st = node.core().status();
       if (st.leader !== lead.id || st.term !== lead.term) return `${node.id} follows ${st.leader ?? '-'} in t${st.term}`;
       if (st.commit !== lead.lastIndex || st.applied !== lead.lastIndex) return `${node.id} at commit ${st.commit} applied ${st.applied}, leader last ${lead.lastIndex}`;
@@ -477,11 +569,18 @@ class Simulation implements NodeHost, ClientHost {
     return this.clients.livenessPending();
   }
 
+  /** members are the nodes a configuration names; removed nodes are left out of convergence and the final comparison. */
+  private members(m: Membership): SimNode[] {
+    return this.nodes.filter((n) => isMember(m, n.id));
+  }
+
   private finalChecks(): void {
-    const first = this.nodes[0] as SimNode;
+    const leader = this.nodes[this.currentLeader()] as SimNode;
+    const members = this.members(leader.core().membership());
+    const first = members[0] as SimNode;
     const applied = first.service.lastApplied;
     const digest = first.service.digest();
-    for (const node of this.nodes) {
+    for (const node of members) {
       if (!(node.service.lastApplied === applied && node.service.digest() === digest)) fail(`state machine safety: ${node.id} (applied ${node.service.lastApplied}) and ${first.id} (applied ${applied}) differ at the end`);
     }
     for (const ack of this.lockChecker.acks) {
@@ -643,7 +742,7 @@ class Simulation implements NodeHost, ClientHost {
     return this.nodes.map((n) => {
       if (!n.up) return `  ${n.id}: down`;
       const st = n.core().status();
-      return `  ${n.id}: ${st.role} t${st.term} leader=${st.leader ?? '-'} vote=${st.vote || '-'} commit=${st.commit} applied=${st.applied} log=[${st.firstIndex}..${st.lastIndex}] snap=${st.snapshotIndex}@t${st.snapshotTerm}${n.paused ? ' PAUSED' : ''}${n.outstanding ? ' (Ready outstanding)' : ''}`;
+      return `  ${n.id}: ${st.role} t${st.term} voters=${st.voters.join(',')} learners=${st.learners.join(',') || '-'}${st.joinPending ? ' JOINING' : ''} leader=${st.leader ?? '-'} vote=${st.vote || '-'} commit=${st.commit} applied=${st.applied} log=[${st.firstIndex}..${st.lastIndex}] snap=${st.snapshotIndex}@t${st.snapshotTerm}${n.paused ? ' PAUSED' : ''}${n.outstanding ? ' (Ready outstanding)' : ''}`;
     }).join('\n');
   }
 
@@ -658,6 +757,10 @@ class Simulation implements NodeHost, ClientHost {
     s.lock = { ...this.lockChecker.stats };
     s.clients = { ...this.clients.stats };
   }
+}
+
+function pick<T>(rng: SeededRng, items: readonly T[]): T {
+  return items[rng.nextInt(items.length)] as T;
 }
 
 /** freezeMessage makes a message and its entry list immutable (payload bytes cannot be frozen). */

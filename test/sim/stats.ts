@@ -17,6 +17,13 @@ export interface FaultStats {
   leaderPauses: number;
   backlogDrops: number;
   transfers: number;
+  /** Membership changes the leader accepted, and those it refused (a change in progress, a learner behind...). */
+  memberChanges: number;
+  memberChangesRefused: number;
+  /** Removed nodes wiped and started again under a new identity, to be added back. */
+  rejoins: number;
+  /** Accepted removals of the leader itself. */
+  leaderRemovals: number;
 }
 
 /** SimStats is everything a run counted; all of it is deterministic for a seed. */
@@ -57,7 +64,7 @@ export interface SimStats {
 export function emptyFaultStats(): FaultStats {
   return {
     lost: 0, duplicated: 0, cutDrops: 0, linkFullDrops: 0, partitions: 0,
-    crashes: 0, leaderCrashes: 0, restarts: 0, pauses: 0, leaderPauses: 0, backlogDrops: 0, transfers: 0,
+    crashes: 0, leaderCrashes: 0, restarts: 0, pauses: 0, leaderPauses: 0, backlogDrops: 0, transfers: 0, memberChanges: 0, memberChangesRefused: 0, rejoins: 0, leaderRemovals: 0,
   };
 }
 

@@ -27,7 +27,9 @@ describe('cluster config', () => {
   const cases: Array<[string, (c: Record<string, unknown>) => void, RegExp]> = [
     ['unknown top-level field', (c) => { c.tiemout = 1; }, /unknown field "tiemout"; accepted fields: clusterId/],
     ['bad cluster id', (c) => { c.clusterId = ''; }, /clusterId must be/],
-    ['even member count', (c) => { c.nodes = [node(1), node(2)]; }, /nodes must be a list of 1, 3, 5 or 7 members/],
+    ['even member count', (c) => { c.nodes = [node(1), node(2)]; }, /nodes must list 1, 3, 5 or 7 initial members/],
+    ['even initial count beside a joiner', (c) => { c.nodes = [node(1), node(2), { ...node(3), join: true }]; }, /got 2 initial of 3 members/],
+    ['join not a boolean', (c) => { c.nodes = [node(1), node(2), { ...node(3), join: 'yes' }, { ...node(4), join: true }]; }, /nodes\[2\].join must be true or false/],
     ['duplicate id', (c) => { c.nodes = [node(1), node(1), node(3)]; }, /id "n1" is used twice/],
     ['duplicate port', (c) => { c.nodes = [node(1), { ...node(2), clientAddress: '127.0.0.1:7010' }, node(3)]; }, /127.0.0.1:7010 is already used by n1.clientAddress/],
     ['port out of range', (c) => { c.nodes = [{ ...node(1), peerAddress: 'localhost:70000' }, node(2), node(3)]; }, /peerAddress must be host:port with a port from 1 to 65535/],

@@ -177,8 +177,12 @@ export class Network {
   private readonly leaderOfTerm = new Map<number, NodeId>();
   private readonly appliedAt = new Map<number, string>();
 
-  constructor(readonly ids: readonly NodeId[], private readonly opts: NetworkOptions = {}) {
-    ids.forEach((id, i) => {
+  /** ids lists every node on the network: the initial members, then any added with addPeer. */
+  readonly ids: NodeId[];
+
+  constructor(private readonly initialIds: readonly NodeId[], private readonly opts: NetworkOptions = {}) {
+    this.ids = [...initialIds];
+    initialIds.forEach((id, i) => {
       const restored = opts.restored?.[id] ?? FRESH;
       const raft = new Raft(this.configFor(id), new SeededRng((opts.seed ?? 1) * 1000 + i), restored);
       this.peers.set(id, new Peer(id, raft, restored));
@@ -190,7 +194,23 @@ export class Network {
   }
 
   configFor(id: NodeId): RaftConfig {
-    return config(id, this.ids, { ...this.opts.overrides, ...this.opts.perNode?.[id] });
+    return config(id, this.initialIds, { ...this.opts.overrides, ...this.opts.perNode?.[id], ...this.added.get(id) });
+  }
+
+  private readonly added = new Map<NodeId, Partial<RaftConfig>>();
+
+  /**
+   * addPeer starts a new, empty node on the network, as an operator starts a
+   * member to add: its configuration names the initial members, and by
+   * default it runs in join mode.
+   */
+  addPeer(id: NodeId, overrides: Partial<RaftConfig> = { joining: true }, restored: RestoredState = FRESH): Peer {
+    this.added.set(id, overrides);
+    this.ids.push(id);
+    const raft = new Raft(this.configFor(id), new SeededRng(7_000 + this.ids.length), restored);
+    const peer = new Peer(id, raft, restored);
+    this.peers.set(id, peer);
+    return peer;
   }
 
   peer(id: NodeId): Peer {

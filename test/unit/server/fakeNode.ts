@@ -3,7 +3,7 @@ import type { Command } from '../../../src/lock/commands.js';
 import type { LockLimits } from '../../../src/lock/limits.js';
 import type { ApplyResult, CommandResult } from '../../../src/lock/results.js';
 import { LockStateMachine } from '../../../src/lock/stateMachine.js';
-import { NotLeaderError, WaitCancelledError, type NodeApi, type NodeSnapshot, type NodeStatus } from '../../../src/node/nodeApi.js';
+import { NotLeaderError, WaitCancelledError, type MemberInfo, type MembershipChange, type NodeApi, type NodeSnapshot, type NodeStatus } from '../../../src/node/nodeApi.js';
 
 /**
  * FakeNode is the NodeApi twin for server tests: a single-node "cluster" that
@@ -47,7 +47,7 @@ export class FakeNode implements NodeApi {
   constructor(
     readonly id: string,
     limits: Partial<LockLimits> = {},
-    private readonly members: NodeStatus['members'] = [],
+    private readonly memberList: NodeStatus['members'] = [],
   ) {
     this.sm = new LockStateMachine(limits);
     this.leaderInfo = null;
@@ -204,6 +204,24 @@ export class FakeNode implements NodeApi {
     return n;
   }
 
+  /** Membership changes the fake accepted (it is a single-node cluster: nothing really changes). */
+  readonly membershipChanges: MembershipChange[] = [];
+
+  members(): MemberInfo[] {
+    return this.memberList.map((m) => ({ ...m, role: m.role ?? 'voter', matchIndex: null }));
+  }
+
+  changeMembership(change: MembershipChange): Promise<{ index: number }> {
+    if (!this.isLeader()) return Promise.reject(new NotLeaderError(null, null));
+    this.membershipChanges.push(change);
+    return Promise.resolve({ index: this.membershipChanges.length });
+  }
+
+  transferLeadership(_to: string): Promise<void> {
+    if (!this.isLeader()) return Promise.reject(new NotLeaderError(null, null));
+    return Promise.resolve();
+  }
+
   status(): NodeStatus {
     return {
       id: this.id,
@@ -213,7 +231,7 @@ export class FakeNode implements NodeApi {
       commitIndex: this.index,
       appliedIndex: this.index,
       snapshotIndex: 0,
-      members: this.members,
+      members: this.memberList,
     };
   }
 

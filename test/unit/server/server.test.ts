@@ -31,7 +31,7 @@ describe('Cluster.Status', () => {
       commitIndex: '2',
       appliedIndex: '2',
       snapshotIndex: '0',
-      members,
+      members: members.map((m) => ({ ...m, role: 'voter', matchIndex: '0' })),
     });
     node.makeFollower(null);
     expect(await call(cluster, 'Status', {})).toMatchObject({ role: 'follower', leader: '' });

@@ -49,6 +49,13 @@ describe('recordCodec', () => {
     const meta = describeSnapshot({ index: 77, term: 3, voters: ['n1', 'n2', 'n3'] }, new Uint8Array(SNAPSHOT_CHUNK_BYTES + 1));
     expect(decodeSnapshotMeta(encodeSnapshotMeta(meta))).toEqual(meta);
     expect(meta.chunks).toBe(2);
+    const config: Entry = { index: 9, term: 2, type: 'config', data: new Uint8Array([2, 2, 110, 52, 0, 0, 0, 0]) };
+    expect(decodeEntry(encodeEntry(config))).toEqual(config);
+    const members = describeSnapshot({
+      index: 80, term: 4, voters: ['n1', 'n2', 'n3'], learners: ['n4'],
+      contexts: [{ id: 'n4', context: new Uint8Array([1, 2, 3]) }],
+    }, new Uint8Array(3));
+    expect(decodeSnapshotMeta(encodeSnapshotMeta(members))).toEqual(members);
     expect(decodeIdentity(encodeIdentity({ clusterId: 'prod-eu', nodeId: 'n3' }))).toEqual({ clusterId: 'prod-eu', nodeId: 'n3' });
     expect(decodeFormatVersion(encodeFormatVersion(1))).toBe(1);
   });
@@ -81,7 +88,7 @@ describe('recordCodec', () => {
 
   it('checks payload framing behind a valid checksum', () => {
     const record = encodeEntry(entry);
-    expect(() => decodeEntry(reframe(record, (p) => { p[16] = 9; return p; }))).toThrow(/entry type 0 \(normal\) or 1 \(empty\), found type 9/);
+    expect(() => decodeEntry(reframe(record, (p) => { p[16] = 9; return p; }))).toThrow(/entry type 0 \(normal\), 1 \(empty\) or 2 \(config\), found type 9/);
     expect(() => decodeEntry(reframe(record, (p) => { p[0] = 0xff; return p; }))).toThrow(/term below 2\^53/);
     expect(() => decodeEntry(reframe(record, (p) => p.subarray(0, p.length - 1)))).toThrow(/data/);
     expect(() => decodeEntry(reframe(record, (p) => Uint8Array.from([...p, 0])))).toThrow(/payload of 25 bytes, found 26 bytes/);
@@ -99,6 +106,19 @@ describe('recordCodec', () => {
     expect(parts.map((p) => p.length)).toEqual([SNAPSHOT_CHUNK_BYTES, 3]);
     expect(Buffer.compare(Buffer.concat(parts), data)).toBe(0);
     expect(() => decodeChunk(encodeChunk(data, 1), 0, meta)).toThrow(/chunk 0 of 1048576 bytes, found 3 bytes/);
+  });
+
+  it('reads a snapshot meta written before learners existed (voters only)', () => {
+    // The old layout: the payload ends after the voter list.
+    const old = describeSnapshot({ index: 5, term: 1, voters: ['n1'] }, new Uint8Array(4));
+    const record = encodeSnapshotMeta(old);
+    const payload = record.subarray(1, record.length - 4);
+    const oldPayload = payload.subarray(0, payload.length - 4); // drop learners u16 0 and contexts u16 0
+    const framed = new Uint8Array(1 + oldPayload.length + 4);
+    framed[0] = record[0] as number;
+    framed.set(oldPayload, 1);
+    new DataView(framed.buffer).setUint32(1 + oldPayload.length, crc32(framed.subarray(0, 1 + oldPayload.length)));
+    expect(decodeSnapshotMeta(framed)).toEqual(old);
   });
 
   it('refuses to encode what it cannot represent', () => {

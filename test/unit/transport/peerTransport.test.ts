@@ -53,6 +53,30 @@ describe('PeerTransport delivery', () => {
     expect(s).toMatchObject({ sent: 1000, dropped: 0, queued: 0, connected: true, reconnects: 0, received: 1000, invalid: 0 });
   });
 
+  it('adds a peer at run time (a member joining) and drops its link when it leaves', async () => {
+    const [pa, pb] = [await freePort(), await freePort()];
+    const a = await makeNode(cleanup, 'n1', new Map(), pa);
+    const b = await makeNode(cleanup, 'n4', new Map([['n1', addr(pa)]]), pb);
+    // n1 does not know n4 yet: its stream is refused, and n1 cannot route to it.
+    b.transport.send([heartbeat('n4', 'n1', 1)]);
+    a.transport.send([heartbeat('n1', 'n4', 1)]);
+    await waitFor(() => a.transport.stats().refusedStreams > 0, 'the stream from the unknown n4 refused');
+    expect(a.received).toEqual([]);
+    expect(a.transport.stats().unroutable).toBe(1);
+
+    a.transport.setPeer('n4', addr(pb));
+    expect(a.transport.peerIds()).toEqual(['n4']);
+    a.transport.send([heartbeat('n1', 'n4', 2)]);
+    await waitFor(() => b.received.length === 1, 'n1 reaches the added n4');
+    b.transport.send([heartbeat('n4', 'n1', 3)]);
+    await waitFor(() => a.received.some((m) => seqOf(m) === 3), 'n4 reaches n1 once added');
+
+    a.transport.removePeer('n4');
+    expect(a.transport.peerIds()).toEqual([]);
+    a.transport.send([heartbeat('n1', 'n4', 4)]);
+    expect(a.transport.stats().unroutable).toBe(2);
+  });
+
   it('three transports route by `to` and keep each link in order', async () => {
     const nodes = await makeCluster(cleanup, 3);
     for (let round = 0; round < 5; round++) {
