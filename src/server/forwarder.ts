@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { ApiError } from './apiError.js';
 import { methodOf, type ApiServiceName } from './apiProto.js';
 import type { ServerCall } from './rpc.js';
+import { callerKey } from './callerKey.js';
 import { METADATA, leaderMetadata, unavailable, type LeaderHint } from './statusMapping.js';
 
 /**
@@ -47,7 +48,7 @@ export class Forwarder {
         definition.requestSerialize,
         definition.responseDeserialize,
         request,
-        forwardedMetadata(),
+        forwardedMetadata(call),
         { parent: call, propagate_flags: grpc.propagate.DEADLINE | grpc.propagate.CANCELLATION, deadline: Date.now() + this.options.timeoutMs + extraMs },
         (err, response) => {
           if (err !== null && neverSent(err)) reject(new LeaderUnreachableError(relayError(err, leader), leader));
@@ -66,7 +67,7 @@ export class Forwarder {
   stream<Req, Res>(service: ApiServiceName, method: string, down: grpc.ServerDuplexStream<Req, Res>, leader: LeaderHint): void {
     const definition = methodOf<Req, Res>(service, method);
     const client = this.clientFor(leader);
-    const up = client.makeBidiStreamRequest<Req, Res>(definition.path, definition.requestSerialize, definition.responseDeserialize, forwardedMetadata(), {
+    const up = client.makeBidiStreamRequest<Req, Res>(definition.path, definition.requestSerialize, definition.responseDeserialize, forwardedMetadata(down), {
       parent: down,
       propagate_flags: grpc.propagate.DEADLINE | grpc.propagate.CANCELLATION,
     });
@@ -146,9 +147,11 @@ function neverSent(err: grpc.ServiceError): boolean {
   return err.code === grpc.status.UNAVAILABLE && err.details.startsWith('No connection established');
 }
 
-function forwardedMetadata(): grpc.Metadata {
+/** forwardedMetadata marks a forwarded call and names its original caller, so the leader queues it fairly under that caller. */
+function forwardedMetadata(call: ServerCall): grpc.Metadata {
   const md = new grpc.Metadata();
   md.set(METADATA.forwarded, '1');
+  md.set(METADATA.caller, callerKey(call));
   return md;
 }
 
