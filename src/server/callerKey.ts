@@ -25,20 +25,19 @@ export function callerKey(call: ServerCall): string {
 }
 
 /**
- * isMemberOrAnonymous: the call's connection either presented no client
- * certificate or one naming a member (raftlock://<cluster>/node/<id>). Only
- * such a connection may claim to forward calls for other callers; a client
- * with a certificate of its own cannot. (Without client certificates nothing
- * can tell a follower from a client: the claim is then trusted, a gap closed
- * by requireClientCert or by authentication.)
+ * certificateKind tells what the call's connection presented: no client
+ * certificate ('anonymous'), one naming a member of `memberIds`
+ * (raftlock://<cluster>/node/<id>: a follower forwarding calls), or another
+ * one ('client').
  */
-export function isMemberOrAnonymous(call: ServerCall, memberIds: ReadonlySet<string>): boolean {
+export function certificateKind(call: ServerCall, memberIds: ReadonlySet<string>): 'anonymous' | 'member' | 'client' {
   const cert = call.getAuthContext().sslPeerCertificate;
-  if (cert === undefined || cert === null || Object.keys(cert).length === 0) return true;
-  return uriSans(cert.subjectaltname).some((uri) => {
+  if (cert === undefined || cert === null || Object.keys(cert).length === 0) return 'anonymous';
+  const member = uriSans(cert.subjectaltname).some((uri) => {
     const m = /^raftlock:\/\/[^/]+\/node\/([^/]+)$/.exec(uri);
     return m !== null && memberIds.has(m[1] as string);
   });
+  return member ? 'member' : 'client';
 }
 
 /** connectionKey names the connection a call arrived on: its peer's "host:port" (unique per open connection). */

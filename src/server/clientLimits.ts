@@ -20,9 +20,18 @@ export interface ClientLimits {
   /** keepAlivesPerSecond: KeepAlive stream messages one caller may send per second, over all its streams. */
   readonly keepAlivesPerSecond: number;
   readonly keepAliveBurst: number;
-  /** maxInFlightPerConnection: unary calls being served at once on one connection (waiting Acquires included). */
+  /**
+   * maxInFlightPerConnection: unary calls being served at once on one
+   * connection (waiting Acquires included). The stream cap normally holds a
+   * connection's excess calls in the client; this bound catches the calls a
+   * client cancelled (freeing their streams) while the node still serves them.
+   */
   readonly maxInFlightPerConnection: number;
-  /** maxConcurrentStreams: HTTP/2 streams open at once per connection (SETTINGS_MAX_CONCURRENT_STREAMS); further calls wait in the client. */
+  /**
+   * maxConcurrentStreams: HTTP/2 streams open at once per connection
+   * (SETTINGS_MAX_CONCURRENT_STREAMS); further calls wait in the client, so a
+   * flood beyond it costs the node nothing.
+   */
   readonly maxConcurrentStreams: number;
   /** maxActiveNodeRequests: proposals and linearizable reads in the node at once, from all callers; the rest queue fairly per caller. */
   readonly maxActiveNodeRequests: number;
@@ -35,9 +44,9 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = Object.freeze({
   requestBurst: 20_000,
   keepAlivesPerSecond: 50_000,
   keepAliveBurst: 100_000,
-  maxInFlightPerConnection: 512,
-  maxConcurrentStreams: 1_024,
-  maxActiveNodeRequests: 256,
+  maxInFlightPerConnection: 128,
+  maxConcurrentStreams: 128,
+  maxActiveNodeRequests: 64,
   maxQueuedPerCaller: 1_000,
 });
 

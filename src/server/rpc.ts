@@ -8,7 +8,7 @@ import type { ApiServiceName } from './apiProto.js';
 import { LeaderUnreachableError, type Forwarder } from './forwarder.js';
 import type { WaitAttachments } from './waitAttachments.js';
 import type { Admission } from './admission.js';
-import { callerKey, isMemberOrAnonymous } from './callerKey.js';
+import { callerKey, certificateKind } from './callerKey.js';
 import { METADATA, statusForError, unavailable, type LeaderHint } from './statusMapping.js';
 
 /**
@@ -49,12 +49,20 @@ export function leaderHint(ctx: ServerContext): LeaderHint | null {
 }
 
 /**
- * forwardedFor: the original caller of a call a member forwarded here, or
- * null when the call comes straight from a client (or from a client with a
- * certificate of its own pretending to be a forwarding member).
+ * forwardedFor: for a call a member forwarded here, the caller to queue it
+ * under; null for a call straight from a client, which Admission limits.
+ * Only a connection with a member's certificate is believed about the
+ * original caller (raftlock-caller). Without client certificates nothing
+ * tells a follower from a client, so a call marked forwarded is still spared
+ * the per-caller limits (the follower applied them), but is queued under its
+ * own connection: a client faking the mark gains no extra queue turns. A
+ * client with a certificate of its own faking the mark gains nothing at all.
  */
 export function forwardedFor(ctx: ServerContext, call: ServerCall): string | null {
-  if (!isForwarded(call) || !isMemberOrAnonymous(call, ctx.memberIds)) return null;
+  if (!isForwarded(call)) return null;
+  const kind = certificateKind(call, ctx.memberIds);
+  if (kind === 'client') return null;
+  if (kind === 'anonymous') return callerKey(call);
   const named = call.metadata.get(METADATA.caller)[0];
   return typeof named === 'string' && named !== '' && named.length <= MAX_CALLER_KEY_CHARS ? named : callerKey(call);
 }

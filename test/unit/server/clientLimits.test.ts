@@ -53,7 +53,7 @@ describe('maxInFlightPerConnection', () => {
     const { node, address } = await setup({ maxInFlightPerConnection: 2 });
     const c = clients(cleanup, address);
     await call(c.lock, 'Acquire', { name: 'held', leaseId: 1 });
-    const waits = [2, 3].map((leaseId) => failure(call(c.lock, 'Acquire', { name: 'held', leaseId, waitMs: 2_000 }, { deadlineMs: 10_000 })));
+    const waits = Promise.allSettled([2, 3].map((leaseId) => call(c.lock, 'Acquire', { name: 'held', leaseId, waitMs: 2_000 }, { deadlineMs: 10_000 })));
     await waitFor(() => node.waiting === 2, 'both waits');
     const proposed = node.proposals.length;
     const err = await failure(call(c.lock, 'Get', { name: 'held' }));
@@ -65,7 +65,7 @@ describe('maxInFlightPerConnection', () => {
     // Once the waits end, the connection is served again.
     await call(other.lock, 'Release', { name: 'held', leaseId: 1, token: node.sm.getLock('held')!.holders[0]!.token });
     await call(other.lease, 'Revoke', { leaseId: 3 });
-    await Promise.allSettled(waits);
+    await waits;
     expect((await call(c.lock, 'Get', { name: 'held' })).name).toBe('held');
   });
 });
@@ -157,5 +157,37 @@ describe('maxWaitersPerLock (replicated)', () => {
     expect(node.sm.getLock('q')!.waiters.map((w) => w.leaseId)).toEqual([2]);
     expect(node.sm.getLease(3)).toMatchObject({ locksHeld: [], waitingOn: [] });
     expect((await w2).code).toBe(grpc.status.DEADLINE_EXCEEDED);
+  });
+});
+
+describe('forwarded calls', () => {
+  it('the entry member applies the limits; the leader does not count a follower\'s forwarded calls again', async () => {
+    const tight = { ...DEFAULT_CLIENT_LIMITS, requestsPerSecond: SLOW_RATE, requestBurst: 2 };
+    const leader = await serve(cleanup, new FakeNode('n1', LIMITS), { clientLimits: tight });
+    const follower = await serve(cleanup, new FakeNode('n2', LIMITS), { clientLimits: tight }, false);
+    follower.node.makeFollower({ id: 'n1', clientAddress: leader.address });
+    leader.node.grantLeases([1]);
+    // Three clients, two calls each through the follower: six forwarded calls on one connection, over the leader's burst of 2.
+    for (const connection of [1, 2, 3]) {
+      const c = clients(cleanup, follower.address, connection);
+      for (const name of ['a', 'b']) await call(c.lock, 'Get', { name: `${name}${connection}` });
+    }
+    // Each client is limited at the follower, where it entered.
+    const c1 = clients(cleanup, follower.address, 1);
+    expectLimit(await failure(call(c1.lock, 'Get', { name: 'x' })), /requestsPerSecond/);
+  });
+
+  it('a client faking the forwarded mark is served by the leader as any call, and refused by a follower', async () => {
+    const { node, address } = await setup({});
+    const md = new grpc.Metadata();
+    md.set('raftlock-forwarded', '1');
+    md.set('raftlock-caller', 'someone-else');
+    const c = clients(cleanup, address);
+    expect((await call(c.lock, 'Get', { name: 'a' }, { metadata: md })).name).toBe('a');
+    expect(node.proposals).toHaveLength(0);
+    const follower = await serve(cleanup, new FakeNode('n2', LIMITS), {}, false);
+    follower.node.makeFollower({ id: 'n1', clientAddress: address });
+    const err = await failure(call(clients(cleanup, follower.address).lock, 'Get', { name: 'a' }, { metadata: md }));
+    expect(err.code).toBe(grpc.status.UNAVAILABLE);
   });
 });
