@@ -68,11 +68,6 @@ export class Admission {
     if (waitMs === 0) return null;
     return overLimit('keepAlivesPerSecond', `${this.limits.keepAlivesPerSecond} KeepAlive messages/s (burst ${this.limits.keepAliveBurst}) per caller`, waitMs);
   }
-
-  /** inFlightOn: calls being served on a connection (tests). */
-  inFlightOn(connection: string): number {
-    return this.inFlight.get(connection) ?? 0;
-  }
 }
 
 function overLimit(limit: string, accepted: string, retryAfterMs: number): ApiError {
