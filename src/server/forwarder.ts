@@ -63,8 +63,10 @@ export class Forwarder {
   /**
    * stream proxies a bidirectional stream to the leader, message for message,
    * with backpressure both ways; when either side ends, so does the other.
+   * `admit` is asked before each message is passed on; a refusal ends the
+   * stream with it (the entry member's per-caller rate limits).
    */
-  stream<Req, Res>(service: ApiServiceName, method: string, down: grpc.ServerDuplexStream<Req, Res>, leader: LeaderHint): void {
+  stream<Req, Res>(service: ApiServiceName, method: string, down: grpc.ServerDuplexStream<Req, Res>, leader: LeaderHint, admit: () => ApiError | null = () => null): void {
     const definition = methodOf<Req, Res>(service, method);
     const client = this.clientFor(leader);
     const up = client.makeBidiStreamRequest<Req, Res>(definition.path, definition.requestSerialize, definition.responseDeserialize, forwardedMetadata(down), {
@@ -81,6 +83,12 @@ export class Forwarder {
     };
     down.on('data', (req: Req) => {
       if (finished) return;
+      const refusal = admit();
+      if (refusal !== null) {
+        finish(refusal);
+        up.cancel();
+        return;
+      }
       if (!up.write(req)) {
         down.pause();
         up.once('drain', () => down.resume());

@@ -19,7 +19,8 @@ import { validateLeaseId } from './validation.js';
  * without limit.
  *
  * Rate: every message takes a token of the caller's keepAlivesPerSecond
- * bucket (ClientLimits), over all the caller's streams; a caller over it gets
+ * bucket (ClientLimits), over all the caller's streams, at the member the
+ * stream entered (a follower charges the streams it forwards); a caller over it gets
  * RESOURCE_EXHAUSTED (the limit and a retry hint in the message and the
  * raftlock-retry-after-ms trailer) and the stream ends, so a flood costs the
  * leader one cheap check per message, not a quorum round each.
@@ -30,7 +31,9 @@ import { validateLeaseId } from './validation.js';
  */
 export function serveKeepAlive(ctx: ServerContext, call: grpc.ServerDuplexStream<KeepAliveRequest, KeepAliveResponse>): void {
   const max = ctx.maxKeepAlivesInFlight;
-  const caller = forwardedFor(ctx, call) ?? callerKey(call);
+  // A stream a member forwards was charged where it entered (leaseService.ts).
+  const charged = forwardedFor(ctx, call) === null;
+  const caller = callerKey(call);
   let inFlight = 0;
   let paused = false;
   let halfClosed = false;
@@ -76,7 +79,7 @@ export function serveKeepAlive(ctx: ServerContext, call: grpc.ServerDuplexStream
       finish(toStatus(ctx, err, 'KeepAlive'));
       return;
     }
-    const overRate = ctx.admission.admitKeepAlive(caller);
+    const overRate = charged ? ctx.admission.admitKeepAlive(caller) : null;
     if (overRate !== null) {
       finish(overRate);
       return;

@@ -177,6 +177,39 @@ describe('forwarded calls', () => {
     expectLimit(await failure(call(c1.lock, 'Get', { name: 'x' })), /requestsPerSecond/);
   });
 
+  it('a KeepAlive stream through a follower is charged at the follower, not again at the leader', async () => {
+    const tight = { ...DEFAULT_CLIENT_LIMITS, keepAlivesPerSecond: SLOW_RATE, keepAliveBurst: 3 };
+    const leader = await serve(cleanup, new FakeNode('n1', LIMITS), { clientLimits: tight });
+    const follower = await serve(cleanup, new FakeNode('n2', LIMITS), { clientLimits: tight }, false);
+    follower.node.makeFollower({ id: 'n1', clientAddress: leader.address });
+    leader.node.grantLeases([1]);
+    const open = (connection: number) => {
+      const stream = (clients(cleanup, follower.address, connection).lease as unknown as { KeepAlive(): grpc.ClientDuplexStream<Any, Any> }).KeepAlive();
+      cleanup.add(() => stream.cancel());
+      const replies: Any[] = [];
+      stream.on('data', (r: Any) => replies.push(r));
+      stream.on('error', () => undefined);
+      const status = new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
+      return { stream, replies, status };
+    };
+    // Two clients, three renewals each: six through one follower connection, over the leader's burst, all served.
+    for (const connection of [1, 2]) {
+      const ka = open(connection);
+      for (let i = 0; i < 3; i++) ka.stream.write({ leaseId: '1' });
+      await waitFor(() => ka.replies.length === 3, 'three renewals');
+      ka.stream.end();
+      expect((await ka.status).code).toBe(grpc.status.OK);
+    }
+    expect(leader.node.keepAliveCalls).toBe(6);
+    // A client over its own rate is stopped at the follower; the extra renewal never reaches the leader.
+    const over = open(1);
+    over.stream.write({ leaseId: '1' });
+    const st = await over.status;
+    expect(st.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(st.details).toMatch(/limit keepAlivesPerSecond reached/);
+    expect(leader.node.keepAliveCalls).toBe(6);
+  });
+
   it('a client faking the forwarded mark is served by the leader as any call, and refused by a follower', async () => {
     const { node, address } = await setup({});
     const md = new grpc.Metadata();
