@@ -4,7 +4,7 @@ import { ApiError } from './apiError.js';
 import { CallerRateLimits } from './callerRateLimits.js';
 import { callerKey, connectionKey } from './callerKey.js';
 import { MAX_TRACKED_CALLERS, type ClientLimits } from './clientLimits.js';
-import { FairQueue, RETRY_AFTER_METADATA } from './fairQueue.js';
+import { FairQueue, INTERNAL_CALLER, RETRY_AFTER_METADATA } from './fairQueue.js';
 
 /**
  * Admission applies ClientLimits to incoming calls: a per-caller request
@@ -60,6 +60,11 @@ export class Admission {
       if (left === 0) this.inFlight.delete(connection);
       else this.inFlight.set(connection, left);
     });
+  }
+
+  /** internal runs `work` as the server's own (INTERNAL_CALLER): clean-up that must not be refused for the caller's excess. */
+  internal<T>(work: () => Promise<T>): Promise<T> {
+    return this.scope.run(INTERNAL_CALLER, work);
   }
 
   /** admitKeepAlive takes a KeepAlive token for the stream's caller; null when allowed, else the refusal. */

@@ -17,6 +17,13 @@ import { ApiError } from './apiError.js';
 
 export const RETRY_AFTER_METADATA = 'raftlock-retry-after-ms';
 
+/**
+ * INTERNAL_CALLER queues the server's own clean-up (withdrawing the wait of
+ * a caller that left): it takes its turn like any caller but is never
+ * refused, so an abusive caller cannot make the server leave waits behind.
+ */
+export const INTERNAL_CALLER = 'internal';
+
 type Waiting = () => void;
 
 export class FairQueue {
@@ -46,7 +53,7 @@ export class FairQueue {
   run<T>(caller: string, work: () => Promise<T>): Promise<T> {
     if (this.active < this.maxActive && this.queuedCount === 0) return this.start(work);
     let queue = this.queues.get(caller);
-    if (queue !== undefined && queue.length >= this.maxQueuedPerCaller) {
+    if (queue !== undefined && queue.length >= this.maxQueuedPerCaller && caller !== INTERNAL_CALLER) {
       return Promise.reject(tooManyQueued(this.maxQueuedPerCaller));
     }
     return new Promise<T>((resolve, reject) => {

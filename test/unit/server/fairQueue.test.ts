@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CallerRateLimits } from '../../../src/server/callerRateLimits.js';
-import { FairQueue } from '../../../src/server/fairQueue.js';
+import { FairQueue, INTERNAL_CALLER } from '../../../src/server/fairQueue.js';
 import { TokenBucket } from '../../../src/server/tokenBucket.js';
 import { ApiError } from '../../../src/server/apiError.js';
 
@@ -81,6 +81,18 @@ describe('FairQueue', () => {
     g.open();
     await Promise.all([running, ...queued]);
     expect(await other).toBe('b');
+  });
+
+  it('never refuses the server\'s own clean-up (INTERNAL_CALLER), which still takes its turn', async () => {
+    const q = new FairQueue(1, 1);
+    const g = gate();
+    const order: string[] = [];
+    const running = q.run('a', () => g.promise);
+    const items = [1, 2, 3].map((i) => q.run(INTERNAL_CALLER, async () => void order.push(`internal${i}`)));
+    const other = q.run('b', async () => void order.push('b'));
+    g.open();
+    await Promise.all([running, ...items, other]);
+    expect(order).toEqual(['internal1', 'b', 'internal2', 'internal3']);
   });
 
   it('a failing item frees its slot', async () => {
