@@ -22,15 +22,18 @@ export interface ClientLimits {
   readonly keepAliveBurst: number;
   /**
    * maxInFlightPerConnection: unary calls being served at once on one
-   * connection (waiting Acquires included). The stream cap normally holds a
-   * connection's excess calls in the client; this bound catches the calls a
-   * client cancelled (freeing their streams) while the node still serves them.
+   * connection (waiting Acquires included), straight from a client: calls a
+   * follower forwards are counted where they entered. Beyond it a call is
+   * refused at once with RESOURCE_EXHAUSTED, before any work.
    */
   readonly maxInFlightPerConnection: number;
   /**
    * maxConcurrentStreams: HTTP/2 streams open at once per connection
    * (SETTINGS_MAX_CONCURRENT_STREAMS); further calls wait in the client, so a
-   * flood beyond it costs the node nothing.
+   * flood beyond it costs the node nothing. It also caps a follower's one
+   * forwarding connection to the leader, which carries the calls and
+   * KeepAlive streams of all that follower's clients: keep it far above what
+   * one member forwards (at 128, the CLI's keep-alive test lost its lease).
    */
   readonly maxConcurrentStreams: number;
   /** maxActiveNodeRequests: proposals and linearizable reads in the node at once, from all callers; the rest queue fairly per caller. */
@@ -44,8 +47,8 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = Object.freeze({
   requestBurst: 20_000,
   keepAlivesPerSecond: 50_000,
   keepAliveBurst: 100_000,
-  maxInFlightPerConnection: 128,
-  maxConcurrentStreams: 128,
+  maxInFlightPerConnection: 256,
+  maxConcurrentStreams: 1_024,
   maxActiveNodeRequests: 64,
   maxQueuedPerCaller: 1_000,
 });
