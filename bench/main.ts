@@ -22,6 +22,7 @@ import { RaftlockCluster } from './raftlockSystem.js';
 import { rows, type SystemResults } from './results.js';
 import { runSystem, type Launcher } from './runSystem.js';
 import { renderTable, formatValue } from './table.js';
+import { describeFlood } from './workloads/flood.js';
 
 const REPO = resolve(import.meta.dirname, '..');
 
@@ -107,6 +108,7 @@ async function main(argv: readonly string[]): Promise<number> {
     `etcd: ${etcdResults !== null ? `${etcd ?? ''}, ${etcdResults.description}` : etcdMissing ? 'not installed, so not run (sudo apt-get install etcd-server to compare)' : options.etcd ? 'failed to run' : 'not run (--no-etcd)'}`,
     ...(raftlock.failoverDescription === null ? [] : [`failover: raftlock ${raftlock.failoverDescription}; etcd ${etcdResults?.failoverDescription ?? '-'}`]),
     ...(raftlock.failoverDefaultsDescription === null ? [] : [`failover at raftlock's defaults: ${raftlock.failoverDefaultsDescription}`]),
+    ...(raftlock.flood === null ? [] : [`flood (raftlock, at the leader): ${describeFlood(raftlock.flood)}`]),
     `wall time: ${wallS.toFixed(0)} s`,
   ];
   const errors = [raftlock, ...(etcdResults === null ? [] : [etcdResults])].flatMap((r) => Object.entries(r.errors).map(([k, v]) => `${r.system} ${k}: ${v}`));

@@ -3,7 +3,7 @@
  * Pure: parseOptions throws an OptionsError saying what was wrong and what is accepted.
  */
 
-export const WORKLOADS = ['uncontended', 'contended', 'leases', 'keepalive', 'failover', 'footprint'] as const;
+export const WORKLOADS = ['uncontended', 'contended', 'leases', 'keepalive', 'flood', 'failover', 'footprint'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
 export interface RawFlags {
@@ -27,6 +27,11 @@ export interface Sizes {
   readonly keepAliveLeases: readonly number[];
   readonly keepAliveMs: number;
   readonly keepAliveWindow: number;
+  /** floodMs: how long the victim is measured, quiet and then under the flood (raftlock only). */
+  readonly floodMs: number;
+  /** floodConcurrency: the flooder's acquire + release loops; floodWindow: its keepalives in flight. */
+  readonly floodConcurrency: number;
+  readonly floodWindow: number;
   readonly failoverRounds: number;
   /** failoverAtDefaults: also measure raftlock's failover at its own default timing. */
   readonly failoverAtDefaults: boolean;
@@ -64,6 +69,9 @@ export const FULL_SIZES: Sizes = Object.freeze({
   keepAliveLeases: [1_000, 10_000],
   keepAliveMs: 6_000,
   keepAliveWindow: 1_000,
+  floodMs: 8_000,
+  floodConcurrency: 1_024,
+  floodWindow: 1_000,
   failoverRounds: 5,
   failoverAtDefaults: true,
   footprintCount: 100_000,
@@ -84,6 +92,9 @@ export const QUICK_SIZES: Sizes = Object.freeze({
   keepAliveLeases: [1_000],
   keepAliveMs: 1_000,
   keepAliveWindow: 1_000,
+  floodMs: 2_000,
+  floodConcurrency: 1_024,
+  floodWindow: 1_000,
   failoverRounds: 1,
   failoverAtDefaults: false,
   footprintCount: 500,

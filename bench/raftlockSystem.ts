@@ -77,6 +77,13 @@ export class RaftlockCluster extends ProcessCluster<Member, StatusResponse> {
     }, /EADDRINUSE/);
   }
 
+  /** clientAddress of a member, by index (the flood workload's flooder dials it directly). */
+  clientAddress(member: number): string {
+    const m = this.members[member];
+    if (m === undefined) throw new Error(`no member #${member}`);
+    return m.clientAddress;
+  }
+
   protected newClient(): LockClient {
     return new RaftlockClient(this.members.map((m) => m.clientAddress));
   }
@@ -110,18 +117,23 @@ interface Stubs {
   readonly cluster: grpc.Client;
 }
 
-/** RaftlockClient: one channel per member, shared by the Lease, Lock and Cluster stubs. */
+/**
+ * RaftlockClient: one channel per member, shared by the Lease, Lock and
+ * Cluster stubs. grpc-js shares connections among clients with equal
+ * options; a `connection` tag gives this client connections of its own (the
+ * server then sees it as another caller).
+ */
 export class RaftlockClient extends MemberStubs<Stubs> implements LockClient {
   readonly system = 'raftlock' as const;
 
-  constructor(addresses: readonly string[]) {
+  constructor(addresses: readonly string[], connection?: string) {
     const s = apiServices();
     const Lease = grpc.makeGenericClientConstructor(s.Lease, 'Lease');
     const Lock = grpc.makeGenericClientConstructor(s.Lock, 'Lock');
     const ClusterStub = grpc.makeGenericClientConstructor(s.Cluster, 'Cluster');
     const creds = grpc.credentials.createInsecure();
     super(addresses.map((address) => {
-      const lease = new Lease(address, creds, CHANNEL_OPTIONS);
+      const lease = new Lease(address, creds, connection === undefined ? CHANNEL_OPTIONS : { ...CHANNEL_OPTIONS, 'raftlock.bench.connection': connection });
       const channelOverride = lease.getChannel();
       return { lease, lock: new Lock(address, creds, { channelOverride }), cluster: new ClusterStub(address, creds, { channelOverride }) };
     }));

@@ -1,5 +1,6 @@
 import type { ContendedResult } from './workloads/contended.js';
 import type { FailoverResult } from './workloads/failover.js';
+import type { FloodResult } from './workloads/flood.js';
 import type { FootprintResult } from './workloads/footprint.js';
 import type { KeepAliveResult } from './workloads/keepAlives.js';
 import type { LeaseGrantResult } from './workloads/leaseGrants.js';
@@ -25,6 +26,8 @@ export interface SystemResults {
   failoverDefaults: FailoverResult | null;
   failoverDefaultsDescription: string | null;
   footprint: FootprintResult | null;
+  /** flood: raftlock only; the victim's latency without and with a flooding client. */
+  flood: FloodResult | null;
   /** elections: leader term increases over the main cluster's workloads (no member was killed there). */
   elections: number | null;
   /** errors: what ended a workload early, by workload. */
@@ -44,6 +47,7 @@ export function emptyResults(system: SystemName): SystemResults {
     failoverDefaults: null,
     failoverDefaultsDescription: null,
     footprint: null,
+    flood: null,
     elections: null,
     errors: {},
   };

@@ -3,7 +3,9 @@ import { emptyResults, type SystemResults } from './results.js';
 import type { Cluster, SystemName } from './system.js';
 import { contended } from './workloads/contended.js';
 import { failover } from './workloads/failover.js';
+import { describeFlood, flood } from './workloads/flood.js';
 import { footprint } from './workloads/footprint.js';
+import { RaftlockCluster } from './raftlockSystem.js';
 import { grantLeases, keepAlives } from './workloads/keepAlives.js';
 import { leaseGrants } from './workloads/leaseGrants.js';
 import { uncontended } from './workloads/uncontended.js';
@@ -59,7 +61,7 @@ export async function runSystem(launch: Launcher, o: BenchOptions, say: Say): Pr
       say(`  loaded ${r.loaded} (${r.failed} failed, ${r.electionsDuringLoad ?? '?'} election(s)) in ${fmt(r.loadMs / 1000, 1)} s, RSS ${r.rssBytes.map((b) => (b === null ? '?' : `${(b / 1048576).toFixed(0)} MB`)).join(' / ')}, restart ${fmt(r.restartMs)} ms`);
     });
   };
-  const steady = want('uncontended') || want('contended') || want('leases') || want('keepalive');
+  const steady = want('uncontended') || want('contended') || want('leases') || want('keepalive') || (want('flood') && launch.system === 'raftlock');
 
   if (steady) {
     say(`${launch.system}: starting the cluster`);
@@ -121,6 +123,13 @@ export async function runSystem(launch: Launcher, o: BenchOptions, say: Say): Pr
             say(`  ${fmt(r.renewalsPerS)} renewals/s, leader CPU ${fmt(r.leaderCores, 2)} cores, lost ${r.lost}${r.error !== null ? `, stream error: ${r.error}` : ''}`);
           });
         }
+      }
+      if (want('flood') && cluster instanceof RaftlockCluster) {
+        await step('flood', `flood: a victim's acquire + release at the leader, quiet then while another client floods (${z.floodConcurrency} acquire loops, ${z.floodWindow} keepalives in flight)`, async () => {
+          const r = await flood(cluster, client, (m) => cluster.clientAddress(m), { durationMs: z.floodMs, floodConcurrency: z.floodConcurrency, floodWindow: z.floodWindow, maxOps: z.maxOps });
+          res.flood = r;
+          say(`  ${describeFlood(r)}`);
+        });
       }
       const termAfter = await cluster.term();
       res.elections = termBefore === null || termAfter === null ? null : termAfter - termBefore;

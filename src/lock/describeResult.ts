@@ -55,6 +55,7 @@ export function describeResult(result: CommandResult): string {
 const LIMIT_MEANING: Record<LimitName, string> = {
   maxLocksPerLease: 'a lease may hold or wait on at most this many locks; release some first',
   maxWaitsPerLease: 'a lease may queue at most this many waits; withdraw some first',
+  maxWaitersPerLock: 'a lock may have at most this many waiters queued; retry later or use another name',
   maxLeases: 'the cluster holds at most this many leases; revoke unused ones',
   maxLocks: 'the cluster tracks at most this many held lock names; release some first',
 };

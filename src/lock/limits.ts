@@ -13,6 +13,11 @@ export interface LockLimits {
   readonly maxLocksPerLease: number;
   /** maxWaitsPerLease: waits queued by one lease. */
   readonly maxWaitsPerLease: number;
+  /**
+   * maxWaitersPerLock: waits queued on one lock name. Without it, many leases
+   * could pile onto one name and make every promotion and Get on it slow.
+   */
+  readonly maxWaitersPerLock: number;
   readonly maxLeases: number;
   /** maxLocks: distinct lock names with a holder or a waiter. */
   readonly maxLocks: number;
@@ -20,12 +25,13 @@ export interface LockLimits {
   readonly maxTtlMs: number;
 }
 
-export type LimitName = 'maxLocksPerLease' | 'maxWaitsPerLease' | 'maxLeases' | 'maxLocks';
+export type LimitName = 'maxLocksPerLease' | 'maxWaitsPerLease' | 'maxWaitersPerLock' | 'maxLeases' | 'maxLocks';
 
 export const DEFAULT_LOCK_LIMITS: LockLimits = Object.freeze({
   maxNameBytes: 256,
   maxLocksPerLease: 1000,
   maxWaitsPerLease: 1000,
+  maxWaitersPerLock: 10_000,
   maxLeases: 1_000_000,
   maxLocks: 1_000_000,
   minTtlMs: 500,

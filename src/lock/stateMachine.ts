@@ -73,7 +73,7 @@ interface Effects {
  *   Acquire:      invalid-name, lease-not-found, already holding (granted, same token, or
  *                 mode-mismatch), already waiting (queued, or mode-mismatch); then if
  *                 grantable: maxLocks (new name), maxLocksPerLease; else if wait:
- *                 maxLocksPerLease, maxWaitsPerLease; else held.
+ *                 maxLocksPerLease, maxWaitsPerLease, maxWaitersPerLock; else held.
  *   Release:      lease-not-found, not-holder, stale-token.
  *   WithdrawWait: not-waiting (with the token if the lease holds the lock instead).
  */
@@ -264,6 +264,7 @@ export class LockStateMachine {
     if (!cmd.wait) return { kind: 'held', name, mode, holders: holderViews(lock), waiters: lock.waiters.length };
     if (onLease >= this.limits.maxLocksPerLease) return this.limitExceeded('maxLocksPerLease');
     if (lease.waiting.size >= this.limits.maxWaitsPerLease) return this.limitExceeded('maxWaitsPerLease');
+    if (lock.waiters.length >= this.limits.maxWaitersPerLock) return this.limitExceeded('maxWaitersPerLock');
     this.table.enqueue(lock, leaseId, mode, index);
     return { kind: 'queued', name, leaseId, mode, position: lock.waiters.length - 1, queuedIndex: index };
   }

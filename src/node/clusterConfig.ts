@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { DEFAULT_LOCK_LIMITS, type LockLimits } from '../lock/limits.js';
+import { DEFAULT_CLIENT_LIMITS, MAX_RECEIVE_MESSAGE_BYTES, type ClientLimits } from '../server/clientLimits.js';
 
 /**
  * The cluster config file: the members with their addresses, Raft timing,
@@ -69,6 +70,8 @@ export interface ClusterConfig {
   readonly timing: TimingConfig;
   readonly snapshot: SnapshotConfig;
   readonly limits: LockLimits;
+  /** clientLimits: what one client may take from a node's API (not replicated; see src/server/clientLimits.ts). */
+  readonly clientLimits: ClientLimits;
   /** pino level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'. */
   readonly logLevel: string;
 }
@@ -79,6 +82,9 @@ export class ConfigError extends Error {
     super(`invalid cluster config ${source}:\n  - ${problems.join('\n  - ')}`);
   }
 }
+
+/** MAX_NAME_BYTES_CEILING: the largest maxNameBytes a config may set (a quarter of the API's message limit). */
+const MAX_NAME_BYTES_CEILING = 16_384;
 
 export const DEFAULT_TIMING: TimingConfig = { tickMs: 50, electionTicks: 10, heartbeatTicks: 2 };
 export const DEFAULT_SNAPSHOT: SnapshotConfig = { everyEntries: 10_000, trailingEntries: 2_000, chunkBytes: 1 << 20 };
@@ -108,7 +114,7 @@ export function parseClusterConfig(raw: unknown, source: string, baseDir: string
   const problems: string[] = [];
   const root = asObject(raw, 'the config', problems);
   if (root === null) throw new ConfigError(source, problems);
-  rejectUnknown(root, 'the config', ['clusterId', 'dataDir', 'nodes', 'timing', 'snapshot', 'limits', 'logLevel'], problems);
+  rejectUnknown(root, 'the config', ['clusterId', 'dataDir', 'nodes', 'timing', 'snapshot', 'limits', 'clientLimits', 'logLevel'], problems);
 
   const clusterId = root.clusterId;
   if (typeof clusterId !== 'string' || !CLUSTER_ID.test(clusterId)) {
@@ -122,6 +128,7 @@ export function parseClusterConfig(raw: unknown, source: string, baseDir: string
   // The TTL floor defaults to the longest election timeout: a shorter lease could lapse in any failover.
   const limitDefaults = { ...DEFAULT_LOCK_LIMITS, minTtlMs: Math.max(DEFAULT_LOCK_LIMITS.minTtlMs, maxElectionTimeoutMs(timing)) };
   const limits = parseNumbers(root.limits, 'limits', limitDefaults, problems);
+  const clientLimits = parseNumbers(root.clientLimits, 'clientLimits', DEFAULT_CLIENT_LIMITS, problems);
   const logLevel = root.logLevel === undefined ? 'warn' : root.logLevel;
   if (typeof logLevel !== 'string' || !LOG_LEVELS.includes(logLevel)) {
     problems.push(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${show(logLevel)}`);
@@ -136,6 +143,7 @@ export function parseClusterConfig(raw: unknown, source: string, baseDir: string
     timing,
     snapshot,
     limits: Object.freeze({ ...limits }),
+    clientLimits: Object.freeze({ ...clientLimits }),
     logLevel: logLevel as string,
   };
 }
@@ -260,6 +268,9 @@ function checkConsistency(timing: TimingConfig, snapshot: SnapshotConfig, limits
   const electionMaxMs = maxElectionTimeoutMs(timing);
   if (limits.minTtlMs < electionMaxMs) {
     problems.push(`limits.minTtlMs (${limits.minTtlMs}) must be at least the longest election timeout (2 x electionTicks x tickMs = ${electionMaxMs} ms), or leases lapse during a failover`);
+  }
+  if (limits.maxNameBytes > MAX_NAME_BYTES_CEILING) {
+    problems.push(`limits.maxNameBytes (${limits.maxNameBytes}) must be at most ${MAX_NAME_BYTES_CEILING}: a request carrying the name must fit the API's ${MAX_RECEIVE_MESSAGE_BYTES}-byte message limit`);
   }
   if (limits.minTtlMs > limits.maxTtlMs) problems.push(`limits.minTtlMs (${limits.minTtlMs}) exceeds limits.maxTtlMs (${limits.maxTtlMs})`);
   if (snapshot.trailingEntries >= snapshot.everyEntries) {

@@ -61,6 +61,7 @@ export async function startNode(config: ClusterConfig, id: string, onFatal: (err
   const server = createApiServer({
     node,
     limits: config.limits,
+    clientLimits: config.clientLimits,
     members: config.nodes,
     logger: logger.child({ component: 'api' }),
     credentials: tls.clientServer,

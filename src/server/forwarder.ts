@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { ApiError } from './apiError.js';
 import { methodOf, type ApiServiceName } from './apiProto.js';
 import type { ServerCall } from './rpc.js';
+import { callerKey } from './callerKey.js';
 import { METADATA, leaderMetadata, unavailable, type LeaderHint } from './statusMapping.js';
 
 /**
@@ -47,7 +48,7 @@ export class Forwarder {
         definition.requestSerialize,
         definition.responseDeserialize,
         request,
-        forwardedMetadata(),
+        forwardedMetadata(call),
         { parent: call, propagate_flags: grpc.propagate.DEADLINE | grpc.propagate.CANCELLATION, deadline: Date.now() + this.options.timeoutMs + extraMs },
         (err, response) => {
           if (err !== null && neverSent(err)) reject(new LeaderUnreachableError(relayError(err, leader), leader));
@@ -62,11 +63,13 @@ export class Forwarder {
   /**
    * stream proxies a bidirectional stream to the leader, message for message,
    * with backpressure both ways; when either side ends, so does the other.
+   * `admit` is asked before each message is passed on; a refusal ends the
+   * stream with it (the entry member's per-caller rate limits).
    */
-  stream<Req, Res>(service: ApiServiceName, method: string, down: grpc.ServerDuplexStream<Req, Res>, leader: LeaderHint): void {
+  stream<Req, Res>(service: ApiServiceName, method: string, down: grpc.ServerDuplexStream<Req, Res>, leader: LeaderHint, admit: () => ApiError | null = () => null): void {
     const definition = methodOf<Req, Res>(service, method);
     const client = this.clientFor(leader);
-    const up = client.makeBidiStreamRequest<Req, Res>(definition.path, definition.requestSerialize, definition.responseDeserialize, forwardedMetadata(), {
+    const up = client.makeBidiStreamRequest<Req, Res>(definition.path, definition.requestSerialize, definition.responseDeserialize, forwardedMetadata(down), {
       parent: down,
       propagate_flags: grpc.propagate.DEADLINE | grpc.propagate.CANCELLATION,
     });
@@ -80,6 +83,12 @@ export class Forwarder {
     };
     down.on('data', (req: Req) => {
       if (finished) return;
+      const refusal = admit();
+      if (refusal !== null) {
+        finish(refusal);
+        up.cancel();
+        return;
+      }
       if (!up.write(req)) {
         down.pause();
         up.once('drain', () => down.resume());
@@ -184,9 +193,11 @@ function neverSent(err: grpc.ServiceError): boolean {
   return err.code === grpc.status.UNAVAILABLE && err.details.startsWith('No connection established');
 }
 
-function forwardedMetadata(): grpc.Metadata {
+/** forwardedMetadata marks a forwarded call and names its original caller, so the leader queues it fairly under that caller. */
+function forwardedMetadata(call: ServerCall): grpc.Metadata {
   const md = new grpc.Metadata();
   md.set(METADATA.forwarded, '1');
+  md.set(METADATA.caller, callerKey(call));
   return md;
 }
 

@@ -7,3 +7,5 @@ export { API_PACKAGE, API_PROTO_LOADER_OPTIONS, API_PROTO_PATH, apiServices } fr
 export { ApiError } from './apiError.js';
 export { MAX_HOLDERS_IN_METADATA, METADATA } from './statusMapping.js';
 export { MAX_WAIT_MS } from './validation.js';
+export { DEFAULT_CLIENT_LIMITS, MAX_RECEIVE_MESSAGE_BYTES, type ClientLimits } from './clientLimits.js';
+export { RETRY_AFTER_METADATA } from './fairQueue.js';

@@ -1,7 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { ApiError } from './apiError.js';
 import type { KeepAliveRequest, KeepAliveResponse } from './apiProto.js';
-import { toStatus, type ServerContext } from './rpc.js';
+import { callerKey } from './callerKey.js';
+import { forwardedFor, toStatus, type ServerContext } from './rpc.js';
 import { validateLeaseId } from './validation.js';
 
 /**
@@ -17,12 +18,22 @@ import { validateLeaseId } from './validation.js';
  * cluster confirms, or that stops reading replies, is slowed, never buffered
  * without limit.
  *
+ * Rate: every message takes a token of the caller's keepAlivesPerSecond
+ * bucket (ClientLimits), over all the caller's streams, at the member the
+ * stream entered (a follower charges the streams it forwards); a caller over it gets
+ * RESOURCE_EXHAUSTED (the limit and a retry hint in the message and the
+ * raftlock-retry-after-ms trailer) and the stream ends, so a flood costs the
+ * leader one cheap check per message, not a quorum round each.
+ *
  * Ends: OK after the client half-closes and every reply is flushed;
- * INVALID_ARGUMENT on a malformed lease id; UNAVAILABLE with leader metadata
+ * INVALID_ARGUMENT on a malformed lease id; RESOURCE_EXHAUSTED over the rate; UNAVAILABLE with leader metadata
  * when this node stops leading (or stops) — the client reconnects.
  */
 export function serveKeepAlive(ctx: ServerContext, call: grpc.ServerDuplexStream<KeepAliveRequest, KeepAliveResponse>): void {
   const max = ctx.maxKeepAlivesInFlight;
+  // A stream a member forwards was charged where it entered (leaseService.ts).
+  const charged = forwardedFor(ctx, call) === null;
+  const caller = callerKey(call);
   let inFlight = 0;
   let paused = false;
   let halfClosed = false;
@@ -66,6 +77,11 @@ export function serveKeepAlive(ctx: ServerContext, call: grpc.ServerDuplexStream
       leaseId = validateLeaseId(req.leaseId);
     } catch (err) {
       finish(toStatus(ctx, err, 'KeepAlive'));
+      return;
+    }
+    const overRate = charged ? ctx.admission.admitKeepAlive(caller) : null;
+    if (overRate !== null) {
+      finish(overRate);
       return;
     }
     inFlight++;

@@ -15,6 +15,7 @@ import type {
   TimeToLiveRequest,
   TimeToLiveResponse,
 } from './apiProto.js';
+import { callerKey } from './callerKey.js';
 import { serveKeepAlive } from './keepAliveStream.js';
 import { route, toStatus, unary, type ServerContext } from './rpc.js';
 import { statusForResult } from './statusMapping.js';
@@ -92,7 +93,11 @@ function keepAlive(ctx: ServerContext): grpc.handleBidiStreamingCall<KeepAliveRe
     try {
       const where = route(ctx, call);
       if (where.kind === 'local') serveKeepAlive(ctx, call);
-      else ctx.forwarder.stream('Lease', 'KeepAlive', call, where.leader);
+      else {
+        // The rate is charged here, where the caller entered; the leader does not charge this member's forwarded stream again.
+        const caller = callerKey(call);
+        ctx.forwarder.stream('Lease', 'KeepAlive', call, where.leader, () => ctx.admission.admitKeepAlive(caller));
+      }
     } catch (err) {
       call.emit('error', toStatus(ctx, err, 'KeepAlive').toStatus());
     }

@@ -177,7 +177,7 @@ function holdForReattach(ctx: ServerContext, v: ValidAcquire, deadline: number):
 async function withdrawGone(ctx: ServerContext, v: ValidAcquire, expiring: Expiring | null): Promise<void> {
   const token = await withdrawWait(ctx, v);
   if (token === null || expiring?.reattached() === true) return;
-  const applied = await ctx.node.propose({ type: 'release', name: v.name, leaseId: v.leaseId, token });
+  const applied = await ctx.admission.internal(() => ctx.node.propose({ type: 'release', name: v.name, leaseId: v.leaseId, token }));
   if (applied.result.kind !== 'released') {
     ctx.logger.warn({ name: v.name, leaseId: v.leaseId, token, result: applied.result.kind }, 'releasing a grant made to a cancelled Acquire was refused');
   }
@@ -185,7 +185,8 @@ async function withdrawGone(ctx: ServerContext, v: ValidAcquire, expiring: Expir
 
 /** withdrawWait takes the wait back through the log; it returns the token when the lease was granted the lock first. */
 async function withdrawWait(ctx: ServerContext, v: ValidAcquire): Promise<number | null> {
-  const applied = await ctx.node.propose({ type: 'withdraw-wait', name: v.name, leaseId: v.leaseId });
+  // Clean-up after a caller that left or timed out: never refused for that caller's excess (fairQueue.ts INTERNAL_CALLER).
+  const applied = await ctx.admission.internal(() => ctx.node.propose({ type: 'withdraw-wait', name: v.name, leaseId: v.leaseId }));
   const result = applied.result;
   if (result.kind === 'not-waiting') return result.heldToken;
   if (result.kind !== 'withdrawn') throw statusForResult(result);

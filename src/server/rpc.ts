@@ -7,6 +7,8 @@ import type { ApiError } from './apiError.js';
 import type { ApiServiceName } from './apiProto.js';
 import { LeaderUnreachableError, type Forwarder } from './forwarder.js';
 import type { WaitAttachments } from './waitAttachments.js';
+import type { Admission } from './admission.js';
+import { callerKey, certificateKind } from './callerKey.js';
 import { METADATA, statusForError, unavailable, type LeaderHint } from './statusMapping.js';
 
 /**
@@ -29,6 +31,10 @@ export interface ServerContext {
   readonly waitReattachGraceMs: number;
   /** waits: the Acquire calls attached to queued waits, and the cancelled waits held for a retry. */
   readonly waits: WaitAttachments;
+  /** admission: the per-caller and per-connection limits (ClientLimits) and the fair queue in front of the node. */
+  readonly admission: Admission;
+  /** memberIds: the cluster's node ids, to tell a forwarding member from a client (callerKey.isMemberOrAnonymous). */
+  readonly memberIds: ReadonlySet<string>;
 }
 
 /** ServerCall is any incoming call that can be routed or used as a forwarded call's parent. */
@@ -41,6 +47,28 @@ export type Route = { readonly kind: 'local' } | { readonly kind: 'forward'; rea
 export function leaderHint(ctx: ServerContext): LeaderHint | null {
   return ctx.node.leader();
 }
+
+/**
+ * forwardedFor: for a call a member forwarded here, the caller to queue it
+ * under; null for a call straight from a client, which Admission limits.
+ * Only a connection with a member's certificate is believed about the
+ * original caller (raftlock-caller). Without client certificates nothing
+ * tells a follower from a client, so a call marked forwarded is still spared
+ * the per-caller limits (the follower applied them), but is queued under its
+ * own connection: a client faking the mark gains no extra queue turns. A
+ * client with a certificate of its own faking the mark gains nothing at all.
+ */
+export function forwardedFor(ctx: ServerContext, call: ServerCall): string | null {
+  if (!isForwarded(call)) return null;
+  const kind = certificateKind(call, ctx.memberIds);
+  if (kind === 'client') return null;
+  if (kind === 'anonymous') return callerKey(call);
+  const named = call.metadata.get(METADATA.caller)[0];
+  return typeof named === 'string' && named !== '' && named.length <= MAX_CALLER_KEY_CHARS ? named : callerKey(call);
+}
+
+/** MAX_CALLER_KEY_CHARS bounds a caller key taken from metadata. */
+const MAX_CALLER_KEY_CHARS = 512;
 
 /** isForwarded tells whether another node already forwarded this call. */
 export function isForwarded(call: ServerCall): boolean {
@@ -126,7 +154,12 @@ export function unary<Req, Res, V>(
   return servedBy(ctx, method, run);
 }
 
-/** servedBy adapts an async handler; it is always served by this node (Cluster.Status, and unary's own routing). */
+/**
+ * servedBy adapts an async handler; it is always served by this node
+ * (Cluster.Status, and unary's own routing). Every call passes Admission
+ * first: over a rate or in-flight limit it is refused with RESOURCE_EXHAUSTED
+ * before anything else happens.
+ */
 export function servedBy<Req, Res>(
   ctx: ServerContext,
   method: string,
@@ -143,7 +176,7 @@ export function servedBy<Req, Res>(
     };
     let pending: Promise<Res>;
     try {
-      pending = run(call);
+      pending = ctx.admission.admitUnary(call, forwardedFor(ctx, call), () => run(call));
     } catch (err) {
       pending = Promise.reject(err);
     }

@@ -5,6 +5,9 @@ import type { NodeSpec } from '../node/clusterConfig.js';
 import type { NodeApi } from '../node/nodeApi.js';
 import { apiServices } from './apiProto.js';
 import { clusterHandlers } from './clusterService.js';
+import { Admission } from './admission.js';
+import { DEFAULT_CLIENT_LIMITS, MAX_RECEIVE_MESSAGE_BYTES, type ClientLimits } from './clientLimits.js';
+import { fairNode } from './fairNode.js';
 import { Forwarder } from './forwarder.js';
 import { Health } from './health.js';
 import { leaseHandlers } from './leaseService.js';
@@ -33,6 +36,8 @@ export interface ApiServerOptions {
   readonly forwardTimeoutMs?: number;
   /** maxKeepAlivesInFlight bounds unanswered keepalives per KeepAlive stream before it stops reading. */
   readonly maxKeepAlivesInFlight?: number;
+  /** clientLimits: per-caller and per-connection limits (ClientLimits); DEFAULT_CLIENT_LIMITS when absent. */
+  readonly clientLimits?: ClientLimits;
   /** stopGraceMs: how long stop() lets calls finish before cancelling them. */
   readonly stopGraceMs?: number;
   /** healthPollMs: how often health Watch streams see leader changes. */
@@ -73,8 +78,6 @@ const MAX_HELD_WAITS = 10_000;
 
 /** MAX_SEND_MESSAGE_BYTES: List replies may carry up to maxLeases entries (about 20 bytes each). */
 const MAX_SEND_MESSAGE_BYTES = 64 * 1024 * 1024;
-/** MAX_RECEIVE_MESSAGE_BYTES: every request is small; the largest is a name of maxNameBytes. */
-const MAX_RECEIVE_MESSAGE_BYTES = 1024 * 1024;
 
 export function createApiServer(options: ApiServerOptions): ApiServer {
   const logger = options.logger;
@@ -84,8 +87,10 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     timeoutMs: options.forwardTimeoutMs ?? API_SERVER_DEFAULTS.forwardTimeoutMs,
     maxMessageBytes: MAX_SEND_MESSAGE_BYTES,
   });
+  const clientLimits = options.clientLimits ?? DEFAULT_CLIENT_LIMITS;
+  const admission = new Admission(clientLimits);
   const ctx: ServerContext = {
-    node: options.node,
+    node: fairNode(options.node, admission),
     limits: options.limits,
     members: options.members,
     logger,
@@ -94,10 +99,13 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     leaderWaitMs: options.leaderWaitMs ?? API_SERVER_DEFAULTS.leaderWaitMs,
     waitReattachGraceMs: options.waitReattachGraceMs ?? API_SERVER_DEFAULTS.waitReattachGraceMs,
     waits: new WaitAttachments(MAX_HELD_WAITS),
+    admission,
+    memberIds: new Set(options.members.map((m) => m.id)),
   };
   const server = new grpc.Server({
     'grpc.max_send_message_length': MAX_SEND_MESSAGE_BYTES,
     'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES,
+    'grpc.max_concurrent_streams': clientLimits.maxConcurrentStreams,
   });
   const services = apiServices();
   server.addService(services.Lease, leaseHandlers(ctx));

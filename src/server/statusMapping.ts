@@ -53,6 +53,8 @@ export const METADATA = Object.freeze({
   holdersCount: 'raftlock-holders-count',
   /** forwarded: set to "1" on a call a follower forwards to the leader. */
   forwarded: 'raftlock-forwarded',
+  /** caller: on a forwarded call, the original caller's key (callerKey.ts), for fair queueing at the leader. */
+  caller: 'raftlock-caller',
 });
 
 /** MAX_HOLDERS_IN_METADATA keeps the holders header well under gRPC's default 8 KiB metadata limit. */

@@ -25,7 +25,7 @@ describe('bench options', () => {
   });
 
   it('refuses unknown or empty workload lists, naming the known ones', () => {
-    expect(() => parseOptions({ only: 'uncontended,speed' })).toThrow(/unknown workload\(s\) "speed"; known: uncontended, contended, leases, keepalive, failover, footprint/);
+    expect(() => parseOptions({ only: 'uncontended,speed' })).toThrow(/unknown workload\(s\) "speed"; known: uncontended, contended, leases, keepalive, flood, failover, footprint/);
     expect(() => parseOptions({ only: ' , ' })).toThrow(/--only needs a comma-separated list/);
   });
 

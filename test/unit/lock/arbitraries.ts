@@ -83,12 +83,13 @@ export const limitsArb: fc.Arbitrary<LockLimits> = fc.oneof(
     maxNameBytes: fc.integer({ min: 2, max: 6 }),
     maxLocksPerLease: fc.integer({ min: 1, max: 4 }),
     maxWaitsPerLease: fc.integer({ min: 1, max: 3 }),
+    maxWaitersPerLock: fc.integer({ min: 1, max: 3 }),
     maxLeases: fc.integer({ min: 3, max: 6 }),
     maxLocks: fc.integer({ min: 2, max: 4 }),
     minTtlMs: fc.constant(50),
     maxTtlMs: fc.constant(300),
   }),
-  fc.constant({ maxNameBytes: 16, maxLocksPerLease: 100, maxWaitsPerLease: 100, maxLeases: 100, maxLocks: 100, minTtlMs: 50, maxTtlMs: 300 }),
+  fc.constant({ maxNameBytes: 16, maxLocksPerLease: 100, maxWaitsPerLease: 100, maxWaitersPerLock: 100, maxLeases: 100, maxLocks: 100, minTtlMs: 50, maxTtlMs: 300 }),
 );
 
 /** Cursor is the log position a history is at. */

@@ -170,6 +170,7 @@ export class LockModel {
     if (!wait) return { kind: 'held', name, mode, holders: holders.map(view), waiters: queue.length };
     if (onLease >= this.limits.maxLocksPerLease) return this.limit('maxLocksPerLease');
     if (this.waits.filter((w) => w.leaseId === leaseId).length >= this.limits.maxWaitsPerLease) return this.limit('maxWaitsPerLease');
+    if (queue.length >= this.limits.maxWaitersPerLock) return this.limit('maxWaitersPerLock');
     this.waits.push({ name, leaseId, mode, queuedIndex: index });
     return { kind: 'queued', name, leaseId, mode, position: queue.length, queuedIndex: index };
   }

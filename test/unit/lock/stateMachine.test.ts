@@ -167,6 +167,24 @@ describe('Acquire', () => {
   });
 });
 
+describe('maxWaitersPerLock', () => {
+  it('refuses a wait on a lock whose queue is full and changes nothing', () => {
+    const d = new Driver({ maxWaitersPerLock: 2 });
+    for (const id of [1, 2, 3, 4]) d.grant(id);
+    expect(d.acquire('q', 1)).toMatchObject({ kind: 'granted' });
+    expect(d.acquire('q', 2, 'exclusive', true)).toMatchObject({ kind: 'queued', position: 0 });
+    expect(d.acquire('q', 3, 'exclusive', true)).toMatchObject({ kind: 'queued', position: 1 });
+    const before = d.sm.counts();
+    expect(d.acquire('q', 4, 'exclusive', true)).toEqual({ kind: 'limit-exceeded', limit: 'maxWaitersPerLock', max: 2 });
+    expect(d.sm.getLease(4)).toMatchObject({ locksHeld: [], waitingOn: [] });
+    expect(d.sm.getLock('q')!.waiters.map((w) => w.leaseId)).toEqual([2, 3]);
+    expect(d.sm.counts()).toEqual(before);
+    // A retry by a lease already queued still answers with its place; another name is unaffected.
+    expect(d.acquire('q', 3, 'exclusive', true)).toMatchObject({ kind: 'queued', position: 1 });
+    expect(d.acquire('r', 4)).toMatchObject({ kind: 'granted' });
+  });
+});
+
 describe('Release', () => {
   it('releases with the right token and deletes the idle lock', () => {
     const d = new Driver();

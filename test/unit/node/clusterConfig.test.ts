@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadClusterConfig, nodeSpec, parseClusterConfig } from '../../../src/node/clusterConfig.js';
 import { configProblems } from '../../support/configProblems.js';
+import { DEFAULT_CLIENT_LIMITS } from '../../../src/server/clientLimits.js';
 
 const node = (i: number): Record<string, unknown> => ({ id: `n${i}`, clientAddress: `127.0.0.1:70${i}0`, peerAddress: `127.0.0.1:71${i}0` });
 const base = (): Record<string, unknown> => ({ clusterId: 'c1', nodes: [node(1), node(2), node(3)] });
@@ -21,6 +22,8 @@ describe('cluster config', () => {
     expect(c.nodes[0]?.dataDir).toBe('/base/data/n1');
     expect(c.timing).toEqual({ tickMs: 50, electionTicks: 10, heartbeatTicks: 2 });
     expect(c.limits.minTtlMs).toBe(1000); // the longest election timeout
+    expect(c.limits.maxWaitersPerLock).toBe(10_000);
+    expect(c.clientLimits).toEqual(DEFAULT_CLIENT_LIMITS);
     expect(c.logLevel).toBe('warn');
   });
 
@@ -39,6 +42,9 @@ describe('cluster config', () => {
     ['non-integer tunable', (c) => { c.timing = { tickMs: 2.5 }; }, /timing.tickMs must be a positive integer, got 2.5/],
     ['unknown limit', (c) => { c.limits = { maxLockz: 1 }; }, /limits has an unknown field "maxLockz"/],
     ['trailing window not below the interval', (c) => { c.snapshot = { everyEntries: 10, trailingEntries: 10 }; }, /trailingEntries \(10\) must be below/],
+    ['name limit over the message size', (c) => { c.limits = { maxNameBytes: 20_000 }; }, /limits.maxNameBytes \(20000\) must be at most 16384: a request carrying the name must fit the API's 65536-byte message limit/],
+    ['zero client limit', (c) => { c.clientLimits = { maxInFlightPerConnection: 0 }; }, /clientLimits.maxInFlightPerConnection must be a positive integer, got 0/],
+    ['unknown client limit', (c) => { c.clientLimits = { rps: 5 }; }, /clientLimits has an unknown field "rps"/],
     ['bad log level', (c) => { c.logLevel = 'loud'; }, /logLevel must be one of/],
   ];
   it.each(cases)('%s is refused with a message that says what is accepted', (_name, mutate, message) => {

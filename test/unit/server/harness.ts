@@ -84,14 +84,20 @@ export interface Clients {
   readonly health: grpc.Client;
 }
 
-export function clients(cleanup: Cleanup, address: string): Clients {
+/**
+ * clients makes stubs of every service. grpc-js shares one connection among
+ * clients with the same address and options; a distinct `connection` number
+ * gives the stubs a connection of their own (a distinct caller, in plaintext).
+ */
+export function clients(cleanup: Cleanup, address: string, connection = 0): Clients {
   const p = apiPackage();
   const creds = grpc.credentials.createInsecure();
+  const options: grpc.ChannelOptions = connection === 0 ? {} : { 'raftlock.test.connection': connection };
   const made = {
-    lease: new p.raftlock.v1.Lease(address, creds),
-    lock: new p.raftlock.v1.Lock(address, creds),
-    cluster: new p.raftlock.v1.Cluster(address, creds),
-    health: new p.grpc.health.v1.Health(address, creds),
+    lease: new p.raftlock.v1.Lease(address, creds, options),
+    lock: new p.raftlock.v1.Lock(address, creds, options),
+    cluster: new p.raftlock.v1.Cluster(address, creds, options),
+    health: new p.grpc.health.v1.Health(address, creds, options),
   };
   cleanup.add(() => {
     for (const c of Object.values(made)) c.close();

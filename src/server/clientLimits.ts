@@ -1,0 +1,65 @@
+/**
+ * ClientLimits bound what one client can take from a node's public API, so
+ * that no client — buggy or hostile — can take the node down or starve the
+ * others. Unlike LockLimits they are not replicated: each node enforces them
+ * on the calls that arrive at it (a follower on the calls it forwards, so the
+ * leader does not count a follower's forwarded calls against that follower).
+ *
+ * Callers are named by callerKey (callerKey.ts): the TLS client certificate's
+ * identity, or the connection.
+ *
+ * The defaults are far above what a well-behaved client of a 3-node cluster
+ * on modest hardware can reach (the benchmark's workloads stay under them);
+ * they exist to turn floods into prompt, cheap RESOURCE_EXHAUSTED refusals.
+ */
+export interface ClientLimits {
+  /** requestsPerSecond: unary calls one caller may start per second, sustained (token bucket). */
+  readonly requestsPerSecond: number;
+  /** requestBurst: unary calls one caller may start at once after being idle. */
+  readonly requestBurst: number;
+  /** keepAlivesPerSecond: KeepAlive stream messages one caller may send per second, over all its streams. */
+  readonly keepAlivesPerSecond: number;
+  readonly keepAliveBurst: number;
+  /**
+   * maxInFlightPerConnection: unary calls being served at once on one
+   * connection (waiting Acquires included), straight from a client: calls a
+   * follower forwards are counted where they entered. Beyond it a call is
+   * refused at once with RESOURCE_EXHAUSTED, before any work.
+   */
+  readonly maxInFlightPerConnection: number;
+  /**
+   * maxConcurrentStreams: HTTP/2 streams open at once per connection
+   * (SETTINGS_MAX_CONCURRENT_STREAMS); further calls wait in the client, so a
+   * flood beyond it costs the node nothing. It also caps a follower's one
+   * forwarding connection to the leader, which carries the calls and
+   * KeepAlive streams of all that follower's clients: keep it far above what
+   * one member forwards (at 128, the CLI's keep-alive test lost its lease).
+   */
+  readonly maxConcurrentStreams: number;
+  /** maxActiveNodeRequests: proposals and linearizable reads in the node at once, from all callers; the rest queue fairly per caller. */
+  readonly maxActiveNodeRequests: number;
+  /** maxQueuedPerCaller: requests one caller may have queued for the node; beyond it RESOURCE_EXHAUSTED. */
+  readonly maxQueuedPerCaller: number;
+}
+
+export const DEFAULT_CLIENT_LIMITS: ClientLimits = Object.freeze({
+  requestsPerSecond: 10_000,
+  requestBurst: 20_000,
+  keepAlivesPerSecond: 50_000,
+  keepAliveBurst: 100_000,
+  maxInFlightPerConnection: 256,
+  maxConcurrentStreams: 1_024,
+  maxActiveNodeRequests: 64,
+  maxQueuedPerCaller: 1_000,
+});
+
+/** MAX_TRACKED_CALLERS bounds the rate-limit buckets kept at once (CallerRateLimits). */
+export const MAX_TRACKED_CALLERS = 100_000;
+
+/**
+ * MAX_RECEIVE_MESSAGE_BYTES: every request is small (the largest carries a
+ * name of maxNameBytes, at most 16 KiB by config); a larger message is refused
+ * by grpc-js with RESOURCE_EXHAUSTED ("Received message larger than max")
+ * before it is decoded.
+ */
+export const MAX_RECEIVE_MESSAGE_BYTES = 64 * 1024;

@@ -1,0 +1,32 @@
+import type { LockStateMachine } from '../lock/stateMachine.js';
+import type { Command } from '../lock/commands.js';
+import type { ApplyResult } from '../lock/results.js';
+import type { NodeApi } from '../node/nodeApi.js';
+import type { Admission } from './admission.js';
+import { INTERNAL_CALLER } from './fairQueue.js';
+
+/**
+ * fairNode wraps the node so that every proposal and linearizable read the
+ * API makes waits its turn in the Admission's FairQueue under the caller of
+ * the call that made it (work outside any call, or run through
+ * Admission.internal, under INTERNAL_CALLER).
+ * Everything else passes straight through.
+ */
+export function fairNode(node: NodeApi, admission: Admission): NodeApi {
+  const queued = <T>(work: () => Promise<T>): Promise<T> => {
+    const caller = admission.currentCaller();
+    return admission.queue.run(caller ?? INTERNAL_CALLER, work);
+  };
+  return {
+    id: node.id,
+    leader: () => node.leader(),
+    isLeader: () => node.isLeader(),
+    awaitLeader: (notId, maxWaitMs) => node.awaitLeader(notId, maxWaitMs),
+    propose: (command: Command): Promise<ApplyResult> => queued(() => node.propose(command)),
+    read: <T>(query: (sm: LockStateMachine) => T): Promise<T> => queued(() => node.read(query)),
+    keepAlive: (leaseId) => node.keepAlive(leaseId),
+    remainingMs: (leaseId) => node.remainingMs(leaseId),
+    waitForGrant: (name, leaseId, signal) => node.waitForGrant(name, leaseId, signal),
+    status: () => node.status(),
+  };
+}

@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { CallerRateLimits } from '../../../src/server/callerRateLimits.js';
+import { FairQueue, INTERNAL_CALLER } from '../../../src/server/fairQueue.js';
+import { TokenBucket } from '../../../src/server/tokenBucket.js';
+import { ApiError } from '../../../src/server/apiError.js';
+
+/** gate: a promise the test settles by hand, so admission order is observed without timers. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+async function flush(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}
+
+describe('FairQueue', () => {
+  it('admits competing callers in turn, whatever their arrival order and rate', async () => {
+    const q = new FairQueue(1, 100);
+    const started: string[] = [];
+    const gates: Array<() => void> = [];
+    const item = (caller: string, tag: string) =>
+      q.run(caller, () => {
+        started.push(tag);
+        const g = gate();
+        gates.push(g.open);
+        return g.promise;
+      });
+    const all = [item('flood', 'f0')];
+    for (let i = 1; i <= 5; i++) all.push(item('flood', `f${i}`));
+    all.push(item('victim', 'v0'), item('other', 'o0'), item('victim', 'v1'));
+    expect(started).toEqual(['f0']);
+    expect(q.queued).toBe(8);
+    for (let i = 0; i < 9; i++) {
+      gates[i]!();
+      await flush();
+    }
+    await Promise.all(all);
+    // The flooder queued first, yet after its one running item the others go in turn with it.
+    expect(started).toEqual(['f0', 'f1', 'v0', 'o0', 'f2', 'v1', 'f3', 'f4', 'f5']);
+    expect(q.activeCount).toBe(0);
+  });
+
+  it('never runs more than maxActive at once', async () => {
+    const q = new FairQueue(3, 100);
+    let running = 0;
+    let peak = 0;
+    const gates: Array<() => void> = [];
+    const all = Array.from({ length: 10 }, (_, i) =>
+      q.run(`c${i % 4}`, async () => {
+        running++;
+        peak = Math.max(peak, running);
+        const g = gate();
+        gates.push(g.open);
+        await g.promise;
+        running--;
+      }),
+    );
+    for (let i = 0; i < 10; i++) {
+      await flush();
+      gates[i]!();
+    }
+    await Promise.all(all);
+    expect(peak).toBe(3);
+  });
+
+  it('refuses a caller over maxQueuedPerCaller with RESOURCE_EXHAUSTED and a retry hint; others still queue', async () => {
+    const q = new FairQueue(1, 2);
+    const g = gate();
+    const running = q.run('a', () => g.promise);
+    const queued = [q.run('a', () => Promise.resolve()), q.run('a', () => Promise.resolve())];
+    const err = await q.run('a', () => Promise.resolve()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).code).toBe(8);
+    expect((err as ApiError).message).toMatch(/limit maxQueuedPerCaller reached \(2\).*retry after 100 ms/);
+    expect((err as ApiError).metadata.get('raftlock-retry-after-ms')).toEqual(['100']);
+    const other = q.run('b', () => Promise.resolve('b'));
+    g.open();
+    await Promise.all([running, ...queued]);
+    expect(await other).toBe('b');
+  });
+
+  it('never refuses the server\'s own clean-up (INTERNAL_CALLER), which still takes its turn', async () => {
+    const q = new FairQueue(1, 1);
+    const g = gate();
+    const order: string[] = [];
+    const running = q.run('a', () => g.promise);
+    const items = [1, 2, 3].map((i) => q.run(INTERNAL_CALLER, async () => void order.push(`internal${i}`)));
+    const other = q.run('b', async () => void order.push('b'));
+    g.open();
+    await Promise.all([running, ...items, other]);
+    expect(order).toEqual(['internal1', 'b', 'internal2', 'internal3']);
+  });
+
+  it('a failing item frees its slot', async () => {
+    const q = new FairQueue(1, 10);
+    const failing = q.run('a', () => Promise.reject(new Error('boom')));
+    const next = q.run('b', () => Promise.resolve(7));
+    await expect(failing).rejects.toThrow('boom');
+    expect(await next).toBe(7);
+  });
+});
+
+describe('TokenBucket', () => {
+  it('allows the burst, then one token per 1000/rate ms, and says how long to wait', () => {
+    const b = new TokenBucket(10, 3, 0);
+    expect([b.take(0), b.take(0), b.take(0)]).toEqual([0, 0, 0]);
+    expect(b.take(0)).toBe(100);
+    expect(b.take(50)).toBe(50);
+    expect(b.take(100)).toBe(0);
+    expect(b.take(100)).toBe(100);
+    expect(b.isFull(100)).toBe(false);
+    expect(b.isFull(400)).toBe(true);
+    // Never more than the burst, however long idle.
+    expect([b.take(10_000), b.take(10_000), b.take(10_000), b.take(10_000)]).toEqual([0, 0, 0, 100]);
+  });
+
+  it('a clock stepping back gives no tokens', () => {
+    const b = new TokenBucket(10, 1, 1_000);
+    expect(b.take(1_000)).toBe(0);
+    expect(b.take(0)).toBeGreaterThan(0);
+    expect(b.take(1_050)).toBe(50);
+  });
+});
+
+describe('CallerRateLimits', () => {
+  it('keeps separate budgets per caller and bounds the callers tracked', () => {
+    const r = new CallerRateLimits(1, 1, 2);
+    expect(r.take('a', 0)).toBe(0);
+    expect(r.take('a', 0)).toBeGreaterThan(0);
+    expect(r.take('b', 0)).toBe(0);
+    expect(r.size).toBe(2);
+    // At the bound with every bucket in use, new callers share one overflow bucket.
+    expect(r.take('c', 0)).toBe(0);
+    expect(r.take('d', 0)).toBeGreaterThan(0);
+    expect(r.size).toBe(2);
+    // Once the tracked buckets refill (idle callers), they are forgotten to make room.
+    expect(r.take('e', 5_000)).toBe(0);
+    expect(r.size).toBe(1);
+  });
+});
