@@ -30,7 +30,12 @@ export function callerKey(call: ServerCall): string {
  * (raftlock://<cluster>/node/<id>: a follower forwarding calls), or another
  * one ('client').
  */
-export function certificateKind(call: ServerCall, memberIds: ReadonlySet<string>): 'anonymous' | 'member' | 'client' {
+/** MemberIds answers whether a node id is a member now. */
+export interface MemberIds {
+  has(id: string): boolean;
+}
+
+export function certificateKind(call: ServerCall, memberIds: MemberIds): 'anonymous' | 'member' | 'client' {
   const cert = call.getAuthContext().sslPeerCertificate;
   if (cert === undefined || cert === null || Object.keys(cert).length === 0) return 'anonymous';
   const member = uriSans(cert.subjectaltname).some((uri) => {

@@ -10,7 +10,9 @@ import { INTERNAL_CALLER } from './fairQueue.js';
  * API makes waits its turn in the Admission's FairQueue under the caller of
  * the call that made it (work outside any call, or run through
  * Admission.internal, under INTERNAL_CALLER).
- * Everything else passes straight through.
+ * A snapshot for backup is a linearizable read too, so it queues the same way.
+ * Everything else (membership changes are admin work, keepalives have their
+ * own rate limit) passes straight through.
  */
 export function fairNode(node: NodeApi, admission: Admission): NodeApi {
   const queued = <T>(work: () => Promise<T>): Promise<T> => {
@@ -28,5 +30,9 @@ export function fairNode(node: NodeApi, admission: Admission): NodeApi {
     remainingMs: (leaseId) => node.remainingMs(leaseId),
     waitForGrant: (name, leaseId, signal) => node.waitForGrant(name, leaseId, signal),
     status: () => node.status(),
+    members: () => node.members(),
+    changeMembership: (change) => node.changeMembership(change),
+    transferLeadership: (to) => node.transferLeadership(to),
+    snapshot: () => queued(() => node.snapshot()),
   };
 }

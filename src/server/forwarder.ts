@@ -121,7 +121,7 @@ export class Forwarder {
   serverStream<Req, Res>(service: ApiServiceName, method: string, request: Req, down: grpc.ServerWritableStream<Req, Res>, leader: LeaderHint): void {
     const definition = methodOf<Req, Res>(service, method);
     const client = this.clientFor(leader);
-    const up = client.makeServerStreamRequest<Req, Res>(definition.path, definition.requestSerialize, definition.responseDeserialize, request, forwardedMetadata(), {
+    const up = client.makeServerStreamRequest<Req, Res>(definition.path, definition.requestSerialize, definition.responseDeserialize, request, forwardedMetadata(down), {
       parent: down,
       propagate_flags: grpc.propagate.DEADLINE | grpc.propagate.CANCELLATION,
       deadline: Date.now() + this.options.timeoutMs,

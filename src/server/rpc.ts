@@ -8,6 +8,7 @@ import type { ApiServiceName } from './apiProto.js';
 import { LeaderUnreachableError, type Forwarder } from './forwarder.js';
 import type { WaitAttachments } from './waitAttachments.js';
 import type { Admission } from './admission.js';
+import type { MemberIds } from './callerKey.js';
 import { callerKey, certificateKind } from './callerKey.js';
 import { METADATA, statusForError, unavailable, type LeaderHint } from './statusMapping.js';
 
@@ -33,8 +34,8 @@ export interface ServerContext {
   readonly waits: WaitAttachments;
   /** admission: the per-caller and per-connection limits (ClientLimits) and the fair queue in front of the node. */
   readonly admission: Admission;
-  /** memberIds: the cluster's node ids, to tell a forwarding member from a client (callerKey.isMemberOrAnonymous). */
-  readonly memberIds: ReadonlySet<string>;
+  /** memberIds: the cluster's node ids as of now (members change at run time), to tell a forwarding member from a client. */
+  readonly memberIds: MemberIds;
 }
 
 /** ServerCall is any incoming call that can be routed or used as a forwarded call's parent. */

@@ -100,7 +100,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     waitReattachGraceMs: options.waitReattachGraceMs ?? API_SERVER_DEFAULTS.waitReattachGraceMs,
     waits: new WaitAttachments(MAX_HELD_WAITS),
     admission,
-    memberIds: new Set(options.members.map((m) => m.id)),
+    memberIds: { has: (id) => options.node.members().some((m) => m.id === id) },
   };
   const server = new grpc.Server({
     'grpc.max_send_message_length': MAX_SEND_MESSAGE_BYTES,
