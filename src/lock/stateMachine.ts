@@ -137,6 +137,11 @@ export class LockStateMachine {
     return { name, holders: holderViews(lock), waiters: lock.waiters.map((w) => ({ leaseId: w.leaseId, mode: w.mode, queuedIndex: w.queuedIndex })) };
   }
 
+  /** leaseOwner: the lease's owner ('' for none), or null when there is no such lease; O(1) for per-keepalive checks. */
+  leaseOwner(leaseId: number): string | null {
+    return this.table.leases.get(leaseId)?.owner ?? null;
+  }
+
   getLease(leaseId: number): LeaseInfo | null {
     const lease = this.table.leases.get(leaseId);
     if (lease === undefined) return null;

@@ -38,7 +38,7 @@ export class Forwarder {
    * A failure keeps the leader's code, message and raftlock metadata; an
    * UNAVAILABLE without a leader hint gets `leader`'s, so the caller can go there itself.
    */
-  unary<Req, Res>(service: ApiServiceName, method: string, request: Req, call: ServerCall, leader: LeaderHint, extraMs = 0): Promise<Res> {
+  unary<Req, Res>(service: ApiServiceName, method: string, request: Req, call: ServerCall, leader: LeaderHint, extraMs = 0, credentials?: grpc.Metadata): Promise<Res> {
     const definition = methodOf<Req, Res>(service, method);
     const client = this.clientFor(leader);
     return new Promise<Res>((resolve, reject) => {
@@ -47,7 +47,7 @@ export class Forwarder {
         definition.requestSerialize,
         definition.responseDeserialize,
         request,
-        forwardedMetadata(),
+        forwardedMetadata(credentials),
         { parent: call, propagate_flags: grpc.propagate.DEADLINE | grpc.propagate.CANCELLATION, deadline: Date.now() + this.options.timeoutMs + extraMs },
         (err, response) => {
           if (err !== null && neverSent(err)) reject(new LeaderUnreachableError(relayError(err, leader), leader));
@@ -63,10 +63,10 @@ export class Forwarder {
    * stream proxies a bidirectional stream to the leader, message for message,
    * with backpressure both ways; when either side ends, so does the other.
    */
-  stream<Req, Res>(service: ApiServiceName, method: string, down: grpc.ServerDuplexStream<Req, Res>, leader: LeaderHint): void {
+  stream<Req, Res>(service: ApiServiceName, method: string, down: grpc.ServerDuplexStream<Req, Res>, leader: LeaderHint, credentials?: grpc.Metadata): void {
     const definition = methodOf<Req, Res>(service, method);
     const client = this.clientFor(leader);
-    const up = client.makeBidiStreamRequest<Req, Res>(definition.path, definition.requestSerialize, definition.responseDeserialize, forwardedMetadata(), {
+    const up = client.makeBidiStreamRequest<Req, Res>(definition.path, definition.requestSerialize, definition.responseDeserialize, forwardedMetadata(credentials), {
       parent: down,
       propagate_flags: grpc.propagate.DEADLINE | grpc.propagate.CANCELLATION,
     });
@@ -146,8 +146,9 @@ function neverSent(err: grpc.ServiceError): boolean {
   return err.code === grpc.status.UNAVAILABLE && err.details.startsWith('No connection established');
 }
 
-function forwardedMetadata(): grpc.Metadata {
-  const md = new grpc.Metadata();
+/** forwardedMetadata marks a relayed call and carries the caller's credentials (callerIdentity.forwardingMetadata). */
+function forwardedMetadata(credentials?: grpc.Metadata): grpc.Metadata {
+  const md = credentials?.clone() ?? new grpc.Metadata();
   md.set(METADATA.forwarded, '1');
   return md;
 }

@@ -11,6 +11,8 @@ import { leaseHandlers } from './leaseService.js';
 import { lockHandlers } from './lockService.js';
 import type { ServerContext } from './rpc.js';
 import { WaitAttachments } from './waitAttachments.js';
+import { AUTH_DISABLED, type AuthSettings } from './callerIdentity.js';
+import { authHandlers } from './authService.js';
 
 /**
  * createApiServer builds the client-facing gRPC server of one node: the
@@ -48,6 +50,8 @@ export interface ApiServerOptions {
    * startNode covers the client's retry through a member parked for a leader.
    */
   readonly waitReattachGraceMs?: number;
+  /** auth: client authentication and authorisation; off by default. */
+  readonly auth?: AuthSettings;
 }
 
 export interface ApiServer {
@@ -92,6 +96,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     leaderWaitMs: options.leaderWaitMs ?? API_SERVER_DEFAULTS.leaderWaitMs,
     waitReattachGraceMs: options.waitReattachGraceMs ?? API_SERVER_DEFAULTS.waitReattachGraceMs,
     waits: new WaitAttachments(MAX_HELD_WAITS),
+    auth: options.auth ?? AUTH_DISABLED,
   };
   const server = new grpc.Server({
     'grpc.max_send_message_length': MAX_SEND_MESSAGE_BYTES,
@@ -101,6 +106,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   server.addService(services.Lease, leaseHandlers(ctx));
   server.addService(services.Lock, lockHandlers(ctx));
   server.addService(services.Cluster, clusterHandlers(ctx));
+  server.addService(services.Auth, authHandlers(ctx));
   const health = new Health(options.node);
   health.addTo(server, options.healthPollMs ?? API_SERVER_DEFAULTS.healthPollMs);
   const credentials = options.credentials ?? grpc.ServerCredentials.createInsecure();

@@ -54,6 +54,8 @@ export const METADATA = Object.freeze({
   holdersCount: 'raftlock-holders-count',
   /** forwarded: set to "1" on a call a follower forwards to the leader. */
   forwarded: 'raftlock-forwarded',
+  /** forwardedUser: the certificate user a member relays a call for (trusted only from a member's certificate). */
+  forwardedUser: 'raftlock-forwarded-user',
 });
 
 /** MAX_HOLDERS_IN_METADATA keeps the holders header well under gRPC's default 8 KiB metadata limit. */

@@ -96,6 +96,7 @@ function constructors(): Record<ApiServiceName, Ctor> {
       Lease: grpc.makeGenericClientConstructor(s.Lease, 'Lease'),
       Lock: grpc.makeGenericClientConstructor(s.Lock, 'Lock'),
       Cluster: grpc.makeGenericClientConstructor(s.Cluster, 'Cluster'),
+      Auth: grpc.makeGenericClientConstructor(s.Auth, 'Auth'),
     };
   }
   return ctors;
@@ -231,13 +232,14 @@ export class ApiClient {
     if (c === undefined) {
       const k = constructors();
       const creds = this.opts.credentials ?? grpc.credentials.createInsecure();
-      // One channel per endpoint, shared by the three services.
+      // One channel per endpoint, shared by the services.
       const lease = new k.Lease(endpoint, creds, { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 500 });
       const channelOverride = lease.getChannel();
       c = {
         Lease: lease,
         Lock: new k.Lock(endpoint, creds, { channelOverride }),
         Cluster: new k.Cluster(endpoint, creds, { channelOverride }),
+        Auth: new k.Auth(endpoint, creds, { channelOverride }),
       };
       this.channels.set(endpoint, c);
     }
