@@ -79,6 +79,8 @@ export interface ConnectionOptions {
   readonly discoverMembers: boolean;
   /** credentials for every channel (default: plaintext). */
   readonly credentials?: grpc.ChannelCredentials;
+  /** token: a bearer token sent with every call, for clusters with auth enabled. */
+  readonly token?: string;
 }
 
 export interface CallOptions {
@@ -149,7 +151,7 @@ export class Connection {
     if (this.closed) throw new ClientClosedError('the raftlock client is closed');
     let channel = this.channels.get(address);
     if (channel === undefined) {
-      channel = newChannel(address, this.options.credentials);
+      channel = newChannel(address, this.options.credentials, this.options.token);
       this.channels.set(address, channel);
     }
     return channel;

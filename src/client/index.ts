@@ -37,10 +37,13 @@ export {
   LockConflictError,
   LockHeldError,
   NotLeaderError,
+  PermissionDeniedError,
   RaftlockError,
   ResourceExhaustedError,
+  UnauthenticatedError,
   UnavailableError,
   type LeaseLostReason,
   type LockHolder,
   type LockMode,
 } from './errors.js';
+export { AuthAdmin, type AuthListing, type IssuedToken, type Permission, type WhoAmI } from './authAdmin.js';
