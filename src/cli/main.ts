@@ -7,6 +7,7 @@ import { registerLockCommand } from './lockCommand.js';
 import { describeUserError, registerNodeCommand } from './nodeCommand.js';
 import { finishedCode } from './run.js';
 import { registerStatusCommand } from './statusCommand.js';
+import { registerAuthCommands } from './authCommand.js';
 
 /**
  * The `raftlock` command. Mistakes the user can fix end in a one-line error and
@@ -25,6 +26,7 @@ const program = new Command('raftlock')
       "  raftlock lock backups -- sh -c 'echo holding with token $RAFTLOCK_TOKEN'",
       '  raftlock lease grant 30s',
       '  raftlock get backups --json',
+      '  raftlock token issue --user alice --token $ROOT_TOKEN   # auth-enabled clusters',
       '',
       'Client commands find the cluster with --endpoints host:port,..., else $RAFTLOCK_ENDPOINTS,',
       'else the client addresses in cluster.example.json. Run `raftlock COMMAND --help` for more.',
@@ -36,6 +38,7 @@ registerLockCommand(program);
 registerLeaseCommand(program);
 registerGetCommand(program);
 registerStatusCommand(program);
+registerAuthCommands(program);
 oneLineErrors(program, 'raftlock');
 
 /** oneLineErrors makes commander's own errors (unknown flag, missing argument) one line, naming the command's help. */
