@@ -22,6 +22,14 @@ describe('cluster config', () => {
     expect(c.timing).toEqual({ tickMs: 50, electionTicks: 10, heartbeatTicks: 2 });
     expect(c.limits.minTtlMs).toBe(1000); // the longest election timeout
     expect(c.logLevel).toBe('warn');
+    expect(c.auth.enabled).toBe(false);
+    expect(c.limits.maxLeasesPerOwner).toBe(10_000);
+  });
+
+  it('reads an auth section', () => {
+    const c = parseClusterConfig({ ...base(), auth: { enabled: true, rootTokenSha256: 'a'.repeat(64), limits: { maxUsers: 5 } } }, 'test', '/base');
+    expect(c.auth).toMatchObject({ enabled: true, rootTokenSha256: 'a'.repeat(64) });
+    expect(c.auth.limits.maxUsers).toBe(5);
   });
 
   const cases: Array<[string, (c: Record<string, unknown>) => void, RegExp]> = [
@@ -38,6 +46,11 @@ describe('cluster config', () => {
     ['unknown limit', (c) => { c.limits = { maxLockz: 1 }; }, /limits has an unknown field "maxLockz"/],
     ['trailing window not below the interval', (c) => { c.snapshot = { everyEntries: 10, trailingEntries: 10 }; }, /trailingEntries \(10\) must be below/],
     ['bad log level', (c) => { c.logLevel = 'loud'; }, /logLevel must be one of/],
+    ['auth.enabled not a boolean', (c) => { c.auth = { enabled: 'yes' }; }, /auth.enabled must be true or false, got "yes"/],
+    ['auth root hash not hex', (c) => { c.auth = { enabled: true, rootTokenSha256: 'abc' }; }, /auth.rootTokenSha256 must be 64 lower-case hex digits/],
+    ['unknown auth field', (c) => { c.auth = { enable: true }; }, /auth has an unknown field "enable"; accepted fields: enabled, rootTokenSha256, limits/],
+    ['bad auth limit', (c) => { c.auth = { limits: { maxUsers: 0 } }; }, /auth.limits.maxUsers must be a positive integer, got 0/],
+    ['bad per-owner quota', (c) => { c.limits = { maxLeasesPerOwner: -1 }; }, /limits.maxLeasesPerOwner must be a positive integer/],
   ];
   it.each(cases)('%s is refused with a message that says what is accepted', (_name, mutate, message) => {
     const c = base();
