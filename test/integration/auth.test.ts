@@ -175,6 +175,7 @@ describe('authorisation', () => {
 describe('persistence', () => {
   it('keeps users, roles, tokens and lease owners across snapshots and a restart of every member', async () => {
     const { token } = await userWithToken('heidi', 'orders-rw');
+    const ivanToken = (await userWithToken('ivan', 'orders-rw')).token;
     const h = await as(token);
     const lease = await h.grant(120_000);
     await h.acquire('orders/heidi', { lease, waitMs: 0 });
@@ -189,9 +190,10 @@ describe('persistence', () => {
     await c.waitForLeader({ timeoutMs: 30_000 });
     const again = await as(token);
     expect((await again.timeToLive(lease.id)).locks).toEqual(['orders/heidi']);
-    const other = c.client({ token: (await userWithToken('ivan', 'orders-rw')).token, retry: true });
+    const other = c.client({ token: ivanToken, retry: true });
     expect((await failure(other.revoke(lease.id))).code).toBe(grpc.status.PERMISSION_DENIED);
-    const listing = await root.auth.list();
+    // root connected before the restart; a fresh client asks (an unsent call is not retried when not idempotent).
+    const listing = await (await as(ROOT_TOKEN)).auth.list();
     expect(listing.users.find((u) => u.user === 'heidi')?.roles).toEqual(['orders-rw']);
     expect(listing.roles.find((r) => r.role === 'orders-rw')?.grants).toEqual([{ permission: 'lock', prefix: 'orders/' }]);
   }, 120_000);
