@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run certs -- [--out DIR] [--cluster-id ID] [--nodes n1,n2,n3] [--clients NAME,...]
-//                   [--hosts 127.0.0.1,::1,localhost] [--days N] [--renew] [--new-ca]`
+//                   [--users NAME,...] [--hosts 127.0.0.1,::1,localhost] [--days N] [--renew] [--new-ca]`
 //
 // Issues a DEVELOPMENT certificate authority and certificates for raftlock
 // with the `openssl` command: the CA (ca.pem, ca-key.pem), one certificate per
@@ -13,7 +13,10 @@
 // (how peers authenticate each other, see src/security/identity.ts) plus the
 // --hosts as IP/DNS SANs (how clients check the node they dialled), and may
 // serve and dial (serverAuth, clientAuth). A client certificate carries
-// raftlock://<clusterId>/client/<name> and is for clientAuth only.
+// raftlock://<clusterId>/client/<name> and is for clientAuth only. A user
+// certificate (--users alice,root: user-<name>.pem, user-<name>-key.pem)
+// carries raftlock://<clusterId>/user/<name>: on a cluster with auth enabled
+// it authenticates as that user (root: the built-in admin).
 // Keys are ECDSA P-256, unencrypted, mode 0600: fine for development, keep
 // production keys in whatever your platform offers.
 import { spawnSync } from 'node:child_process';
@@ -23,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const USAGE = 'usage: npm run certs -- [--out DIR] [--cluster-id ID] [--nodes n1,n2,n3] [--clients client] [--hosts 127.0.0.1,::1,localhost] [--days 825] [--renew] [--new-ca]';
+const USAGE = 'usage: npm run certs -- [--out DIR] [--cluster-id ID] [--nodes n1,n2,n3] [--clients client] [--users alice,root] [--hosts 127.0.0.1,::1,localhost] [--days 825] [--renew] [--new-ca]';
 
 function fail(message) {
   console.error(`raftlock certs: ${message}`);
@@ -38,6 +41,7 @@ try {
       'cluster-id': { type: 'string', default: 'raftlock-local' },
       nodes: { type: 'string', default: 'n1,n2,n3' },
       clients: { type: 'string', default: 'client' },
+      users: { type: 'string', default: '' },
       hosts: { type: 'string', default: '127.0.0.1,::1,localhost' },
       days: { type: 'string', default: '825' },
       renew: { type: 'boolean', default: false },
@@ -59,11 +63,15 @@ const out = resolve(args.out);
 const clusterId = args['cluster-id'];
 const nodes = list(args.nodes);
 const clients = list(args.clients);
+const users = list(args.users);
 const hosts = list(args.hosts);
 const days = Number(args.days);
 if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(clusterId)) fail(`--cluster-id ${JSON.stringify(clusterId)} is not a valid cluster id (letters, digits, '.', '_', '-')`);
 for (const id of [...nodes, ...clients]) {
   if (!/^[a-z][a-z0-9-]{0,31}$/.test(id)) fail(`${JSON.stringify(id)} is not a valid node or client name (lowercase letters, digits, '-', starting with a letter)`);
+}
+for (const name of users) {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(name)) fail(`${JSON.stringify(name)} is not a valid user name (1-64 of A-Z a-z 0-9 . _ @ -, starting with a letter or digit)`);
 }
 if (!Number.isSafeInteger(days) || days < 1 || days > 3650) fail(`--days must be a whole number from 1 to 3650, got ${JSON.stringify(args.days)}`);
 
@@ -120,6 +128,7 @@ try {
   const hostSans = hosts.map((h) => (/^[0-9.]+$/.test(h) || h.includes(':') ? `IP:${h}` : `DNS:${h}`));
   for (const id of nodes) issue(id, [`URI:raftlock://${clusterId}/node/${id}`, ...hostSans], 'serverAuth,clientAuth');
   for (const name of clients) issue(name, [`URI:raftlock://${clusterId}/client/${name}`], 'clientAuth');
+  for (const name of users) issue(`user-${name}`, [`URI:raftlock://${clusterId}/user/${name}`], 'clientAuth');
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

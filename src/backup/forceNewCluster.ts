@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Entry } from '../raft/types.js';
-import { LockStateMachine } from '../lock/stateMachine.js';
+import { ReplicatedState } from '../node/replicatedState.js';
 import { nodeSpec, type ClusterConfig } from '../node/clusterConfig.js';
 import { LevelStorage, readStoredIdentity } from '../storage/levelStorage.js';
 import type { NodeIdentity } from '../storage/raftStorage.js';
@@ -64,7 +64,9 @@ export async function forceNewCluster(o: ForceNewClusterOptions): Promise<ForceN
   const restored = await storage.open(identity);
   await storage.close();
 
-  const sm = restored.snapshot === null ? new LockStateMachine(o.config.limits) : LockStateMachine.restore(restored.snapshot.data, o.config.limits);
+  const sm = restored.snapshot === null
+    ? ReplicatedState.empty(o.config.limits, o.config.auth.limits)
+    : ReplicatedState.restore(restored.snapshot.data, o.config.limits, o.config.auth.limits);
   let term = Math.max(restored.hardState.term, restored.snapshot?.meta.term ?? 0);
   for (const e of restored.entries) {
     if (e.index <= sm.lastAppliedIndex) continue;
@@ -80,12 +82,12 @@ export async function forceNewCluster(o: ForceNewClusterOptions): Promise<ForceN
     index,
     term,
     committedIndex: restored.hardState.commit,
-    leases: sm.listLeases().length,
-    locks: sm.listLocks().length,
+    leases: sm.lock.listLeases().length,
+    locks: sm.lock.listLocks().length,
   };
 }
 
-function applyEntry(sm: LockStateMachine, e: Entry): void {
+function applyEntry(sm: ReplicatedState, e: Entry): void {
   switch (e.type) {
     case 'normal':
       sm.apply({ index: e.index, term: e.term, data: e.data });

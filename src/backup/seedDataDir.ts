@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { LockStateMachine } from '../lock/stateMachine.js';
+import { ReplicatedState } from '../node/replicatedState.js';
 import { LevelStorage } from '../storage/levelStorage.js';
 import type { NodeIdentity } from '../storage/raftStorage.js';
 import { BackupError } from './backupError.js';
@@ -10,7 +10,7 @@ export interface SeedState {
   readonly index: number;
   /** term: the term recorded for `index` (the new cluster's first election is in a later term). */
   readonly term: number;
-  /** data: the lock state machine's snapshot bytes (src/lock/snapshotCodec.ts). */
+  /** data: the replicated state's snapshot bytes (src/node/replicatedState.ts: the lock snapshot, or a container with the auth state too). */
   readonly data: Uint8Array;
 }
 
@@ -31,7 +31,7 @@ export async function seedDataDir(dataDir: string, identity: NodeIdentity, voter
   if (!voters.includes(identity.nodeId)) {
     throw new BackupError(`node ${identity.nodeId} is not one of the members ${voters.join(', ')}; pick a --node-id from the config`);
   }
-  const sm = LockStateMachine.restore(state.data);
+  const sm = ReplicatedState.restore(state.data, {});
   if (sm.lastAppliedIndex !== state.index) {
     throw new BackupError(`the lock state is at index ${sm.lastAppliedIndex}, but it was described as index ${state.index}; the snapshot is inconsistent`);
   }

@@ -13,6 +13,8 @@ export const EXIT = Object.freeze({
   failed: 1,
   /** Bad usage: an unknown flag, a malformed duration or endpoint, input the cluster refuses as invalid. */
   usage: 2,
+  /** No or invalid credentials, or the identity lacks the permission (sysexits EX_NOPERM). */
+  noPermission: 77,
   /** The cluster could not be reached or has no leader/quorum (sysexits EX_UNAVAILABLE). */
   unavailable: 69,
   /** `lock`: the lock was not acquired within --wait; the command never ran (sysexits EX_TEMPFAIL: try again later). */
@@ -32,6 +34,7 @@ export const EXIT_CODE_HELP = [
   `  ${EXIT.failed}    the request was refused (e.g. an unknown or expired lease)`,
   `  ${EXIT.usage}    bad usage: unknown flag, malformed duration or endpoint, input the cluster refuses`,
   `  ${EXIT.unavailable}   the cluster is unavailable (no member answered, or no leader/quorum)`,
+  `  ${EXIT.noPermission}   not authenticated, or not permitted (auth-enabled clusters)`,
 ].join('\n');
 
 /** CliError ends the command with a one-line message and an exit code. */

@@ -10,6 +10,7 @@ import { finishedCode } from './run.js';
 import { registerStatusCommand } from './statusCommand.js';
 import { registerRecoverCommand } from './recoverCommand.js';
 import { registerSnapshotCommand } from './snapshotCommand.js';
+import { registerAuthCommands } from './authCommand.js';
 
 /**
  * The `raftlock` command. Mistakes the user can fix end in a one-line error and
@@ -29,6 +30,7 @@ const program = new Command('raftlock')
       '  raftlock lease grant 30s',
       '  raftlock get backups --json',
       '  raftlock snapshot save locks.rlsnap          # a backup; `raftlock snapshot restore --help` to seed a new cluster',
+      '  raftlock token issue --user alice --token $ROOT_TOKEN   # auth-enabled clusters',
       '',
       'Client commands find the cluster with --endpoints host:port,..., else $RAFTLOCK_ENDPOINTS,',
       'else the client addresses in cluster.example.json. Run `raftlock COMMAND --help` for more.',
@@ -43,6 +45,7 @@ registerStatusCommand(program);
 registerSnapshotCommand(program);
 registerRecoverCommand(program);
 registerMemberCommand(program);
+registerAuthCommands(program);
 oneLineErrors(program, 'raftlock');
 
 /** oneLineErrors makes commander's own errors (unknown flag, missing argument) one line, naming the command's help. */

@@ -4,7 +4,9 @@ import {
   InternalError,
   InvalidArgumentError,
   LockHeldError,
+  PermissionDeniedError,
   RaftlockError,
+  UnauthenticatedError,
   UnavailableError,
   type Client,
   type ConnectOptions,
@@ -12,7 +14,7 @@ import {
 import { DURATION_HELP, formatDuration, parseDuration } from './duration.js';
 import { ENDPOINTS_HELP, resolveEndpoints, type ResolvedEndpoints } from './endpoints.js';
 import { CliError, EXIT, oneLine } from './errors.js';
-import { addTlsOptions, resolveTls, type TlsFlags } from './tlsOptions.js';
+import { addTlsOptions, resolveTls, resolveToken, type TlsFlags } from './tlsOptions.js';
 
 /**
  * session: what every client command shares — the --endpoints, --json and
@@ -56,7 +58,9 @@ export async function openSession(opts: Pick<CommonOptions, 'endpoints' | 'timeo
   const target = resolveEndpoints({ flag: opts.endpoints });
   const timeoutMs = parseDuration(opts.timeout, '--timeout', { min: 1 });
   const tls = resolveTls(opts);
-  const client = await connectTo(target, { connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs, ...(tls !== undefined ? { tls } : {}) }).catch((err: unknown) => {
+  const token = resolveToken(opts);
+  const credentials = { ...(tls !== undefined ? { tls } : {}), ...(token !== undefined ? { token } : {}) };
+  const client = await connectTo(target, { connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs, ...credentials }).catch((err: unknown) => {
     // A TLS cluster looks like a dead one to a plaintext client: say so.
     if (tls === undefined && err instanceof CliError && err.exitCode === EXIT.unavailable) {
       throw new CliError(`${err.message} (this was plaintext: if the cluster uses TLS, pass --cacert FILE or set $RAFTLOCK_CACERT)`, EXIT.unavailable);
@@ -132,6 +136,8 @@ export function clientError(err: unknown, target: ResolvedEndpoints | null): unk
   if (err instanceof InvalidArgumentError) return new CliError(message, EXIT.usage);
   if (err instanceof LockHeldError) return new CliError(message, EXIT.notAcquired);
   if (err instanceof InternalError) return new CliError(`the cluster failed unexpectedly (a bug, please report it): ${message}`, EXIT.failed);
+  if (err instanceof UnauthenticatedError) return new CliError(`${message} (pass --token, set $RAFTLOCK_AUTH_TOKEN, or use a user certificate with --cert/--key)`, EXIT.noPermission);
+  if (err instanceof PermissionDeniedError) return new CliError(message, EXIT.noPermission);
   // LeaseNotFound, LeaseLost, LeaseIdConflict, LockConflict, ResourceExhausted, Abort, ClientClosed: refused.
   return new CliError(message, EXIT.failed);
 }

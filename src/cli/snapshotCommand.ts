@@ -11,7 +11,7 @@ import { ENDPOINTS_HELP, resolveEndpoints } from './endpoints.js';
 import { CliError, EXIT, EXIT_CODE_HELP } from './errors.js';
 import { out, printJson } from './output.js';
 import { finish } from './run.js';
-import { addTlsOptions, resolveTls, type TlsFlags } from './tlsOptions.js';
+import { addTlsOptions, resolveTls, resolveToken, type TlsFlags } from './tlsOptions.js';
 
 /**
  * `raftlock snapshot save FILE` and `raftlock snapshot restore FILE`: a
@@ -72,7 +72,8 @@ export function registerSnapshotCommand(program: Command): void {
       const target = resolveEndpoints({ flag: opts.endpoints });
       const timeoutMs = parseDuration(opts.timeout, '--timeout', { min: 1 });
       const tls = resolveTls(opts);
-      const snap = await fetchSnapshot({ endpoints: target.endpoints, timeoutMs, ...(tls !== undefined ? { tls } : {}) });
+      const token = resolveToken(opts);
+      const snap = await fetchSnapshot({ endpoints: target.endpoints, timeoutMs, ...(tls !== undefined ? { tls } : {}), ...(token !== undefined ? { token } : {}) });
       const path = resolve(file);
       try {
         writeFileAtomic(path, encodeSnapshotFile({ ...snap, createdAt: new Date() }));

@@ -12,6 +12,11 @@ import { UsageError } from './errors.js';
  *   3. a JSON file { "cacert": ..., "cert": ..., "key": ... } named by
  *      --tls-config FILE or $RAFTLOCK_TLS_CONFIG (paths relative to that file)
  * With no CA from any of them, the commands talk plaintext.
+ *
+ * The bearer token for a cluster with auth enabled is found the same way:
+ * --token TOKEN, then $RAFTLOCK_AUTH_TOKEN, then "token" in that JSON file.
+ * (Not $RAFTLOCK_TOKEN: `raftlock lock` already gives its command the fencing
+ * token under that name, and a nested raftlock must not mistake one for the other.)
  */
 
 export interface TlsFlags {
@@ -19,9 +24,10 @@ export interface TlsFlags {
   cert?: string;
   key?: string;
   tlsConfig?: string;
+  token?: string;
 }
 
-export const TLS_ENV = Object.freeze({ cacert: 'RAFTLOCK_CACERT', cert: 'RAFTLOCK_CERT', key: 'RAFTLOCK_KEY', config: 'RAFTLOCK_TLS_CONFIG' });
+export const TLS_ENV = Object.freeze({ cacert: 'RAFTLOCK_CACERT', cert: 'RAFTLOCK_CERT', key: 'RAFTLOCK_KEY', config: 'RAFTLOCK_TLS_CONFIG', token: 'RAFTLOCK_AUTH_TOKEN' });
 
 /** addTlsOptions adds --cacert, --cert, --key and --tls-config to a client command. */
 export function addTlsOptions(cmd: Command): Command {
@@ -29,7 +35,17 @@ export function addTlsOptions(cmd: Command): Command {
     .option('--cacert <file>', `TLS: PEM CA that issued the nodes' certificates; turns TLS on (default: $${TLS_ENV.cacert})`)
     .option('--cert <file>', `TLS: PEM client certificate, for clusters that require one (default: $${TLS_ENV.cert})`)
     .option('--key <file>', `TLS: PEM private key of --cert (default: $${TLS_ENV.key})`)
-    .option('--tls-config <file>', `TLS: JSON file {"cacert","cert","key"} with paths relative to it (default: $${TLS_ENV.config})`);
+    .option('--tls-config <file>', `TLS: JSON file {"cacert","cert","key","token"} with paths relative to it (default: $${TLS_ENV.config})`)
+    .option('--token <token>', `auth: bearer token for a cluster with auth enabled (default: $${TLS_ENV.token}, else "token" in --tls-config)`);
+}
+
+/** resolveToken returns the bearer token to send, or undefined; see the order above. */
+export function resolveToken(flags: TlsFlags, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const token = flags.token ?? nonEmpty(env[TLS_ENV.token]) ?? readTlsConfig(flags.tlsConfig ?? nonEmpty(env[TLS_ENV.config]))?.token;
+  if (token !== undefined && !/^[\x21-\x7e]{1,512}$/.test(token)) {
+    throw new UsageError('the token must be printable ASCII without spaces, as raftlock token issue prints it');
+  }
+  return token;
 }
 
 /** resolveTls returns the client's TLS settings, or undefined for plaintext; UsageError names what is wrong. */
@@ -56,7 +72,7 @@ export function resolveTls(flags: TlsFlags, env: NodeJS.ProcessEnv = process.env
   }
 }
 
-function readTlsConfig(path: string | undefined): { cacert?: string; cert?: string; key?: string } | undefined {
+function readTlsConfig(path: string | undefined): { cacert?: string; cert?: string; key?: string; token?: string } | undefined {
   if (path === undefined) return undefined;
   let raw: unknown;
   try {
@@ -68,9 +84,9 @@ function readTlsConfig(path: string | undefined): { cacert?: string; cert?: stri
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UsageError(`TLS config ${path} must be a JSON object with "cacert", "cert", "key"`);
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw)) {
-    if (k !== 'cacert' && k !== 'cert' && k !== 'key') throw new UsageError(`TLS config ${path} has an unknown field ${JSON.stringify(k)}; accepted: cacert, cert, key`);
-    if (typeof v !== 'string' || v === '') throw new UsageError(`TLS config ${path}: "${k}" must be a file path, got ${JSON.stringify(v)}`);
-    out[k] = isAbsolute(v) ? v : resolve(dirname(path), v);
+    if (k !== 'cacert' && k !== 'cert' && k !== 'key' && k !== 'token') throw new UsageError(`TLS config ${path} has an unknown field ${JSON.stringify(k)}; accepted: cacert, cert, key, token`);
+    if (typeof v !== 'string' || v === '') throw new UsageError(`TLS config ${path}: "${k}" must be ${k === 'token' ? 'a bearer token' : 'a file path'}, got ${JSON.stringify(k === 'token' ? typeof v : v)}`);
+    out[k] = k === 'token' || isAbsolute(v) ? v : resolve(dirname(path), v);
   }
   return out;
 }

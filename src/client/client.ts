@@ -16,6 +16,7 @@ import { KeepAliveStream } from './keepAliveStream.js';
 import { Lease, LeaseState, stateOf, type LeaseTimeToLive } from './lease.js';
 import { LockHandle, type LockContext, type LockState } from './lock.js';
 import { channelCredentials, type ClientTlsOptions } from './tls.js';
+import { AuthAdmin } from './authAdmin.js';
 import { bigintFromWire, modeFromWire, modeToWire, numberFromWire, type MemberWire, type RequestOf, type StatusResponse } from './protocol.js';
 
 /**
@@ -50,6 +51,13 @@ export interface ConnectOptions {
    * files). Without it the client talks plaintext, which a TLS cluster refuses.
    */
   readonly tls?: ClientTlsOptions;
+  /**
+   * token: a bearer token (`raftlock token issue`) sent with every call, for a
+   * cluster with auth enabled. Prefer TLS with it: over plaintext the token
+   * crosses the network readable. With `tls` carrying a user certificate
+   * (raftlock://<cluster>/user/<name>) no token is needed.
+   */
+  readonly token?: string;
 }
 
 export interface CallOptions {
@@ -179,8 +187,15 @@ export class RaftlockClient {
       backoff,
       discoverMembers: options.discoverMembers ?? true,
       credentials: channelCredentials(options.tls),
+      ...(options.token === undefined ? {} : { token: checkToken(options.token) }),
     });
     this.stream = new KeepAliveStream(this.connection, backoff);
+  }
+
+  /** auth: users, roles and tokens of a cluster with auth enabled (cluster admins only, except whoAmI). */
+  get auth(): AuthAdmin {
+    this.throwIfClosed();
+    return new AuthAdmin(this.connection, (s) => this.signal(s));
   }
 
   /** leaderAddress: the leader this client currently sends requests to, or null when none is known. */
@@ -655,4 +670,12 @@ function parseEndpoints(input: string | readonly string[]): string[] {
 function positive(value: number, name: string): number {
   if (!(value > 0) || !Number.isFinite(value)) throw new InvalidArgumentError(`${name} ${String(value)} is invalid; accepted: a positive number of milliseconds`);
   return value;
+}
+
+/** checkToken refuses a token that could not travel in metadata (the server checks the rest). */
+function checkToken(token: string): string {
+  if (typeof token !== 'string' || !/^[\x21-\x7e]{1,512}$/.test(token)) {
+    throw new InvalidArgumentError('token must be 1 to 512 printable ASCII characters without spaces, as raftlock token issue prints it');
+  }
+  return token;
 }

@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { AbortError, ClientClosedError, NotLeaderError, RaftlockError, UnavailableError } from './errors.js';
+import { AbortError, ClientClosedError, NotLeaderError, RaftlockError, UnauthenticatedError, UnavailableError } from './errors.js';
 import {
   CallFailure,
   dispose,
@@ -70,6 +70,9 @@ export class Backoff {
   }
 }
 
+/** UNAUTHENTICATED_RETRIES: how often discover asks a member again that refused the credentials (it may lag the leader by a commit). */
+const UNAUTHENTICATED_RETRIES = 3;
+
 export interface ConnectionOptions {
   readonly endpoints: readonly string[];
   readonly attemptTimeoutMs: number;
@@ -79,6 +82,8 @@ export interface ConnectionOptions {
   readonly discoverMembers: boolean;
   /** credentials for every channel (default: plaintext). */
   readonly credentials?: grpc.ChannelCredentials;
+  /** token: a bearer token sent with every call, for clusters with auth enabled. */
+  readonly token?: string;
 }
 
 export interface CallOptions {
@@ -149,7 +154,7 @@ export class Connection {
     if (this.closed) throw new ClientClosedError('the raftlock client is closed');
     let channel = this.channels.get(address);
     if (channel === undefined) {
-      channel = newChannel(address, this.options.credentials);
+      channel = newChannel(address, this.options.credentials, this.options.token);
       this.channels.set(address, channel);
     }
     return channel;
@@ -252,14 +257,26 @@ export class Connection {
     const deadline = performance.now() + timeoutMs;
     const failures = new Map<string, string>();
     let any: StatusResponse | null = null;
+    // A member that has not yet applied a just-issued token refuses it for a moment: ask again a few
+    // times, and give the refusal only when no endpoint accepts the credentials.
+    let refused: UnauthenticatedError | null = null;
     const ask = async (address: string): Promise<StatusResponse | null> => {
       const backoff = new Backoff(this.options.backoff);
+      let refusals = 0;
       for (;;) {
         const remaining = deadline - performance.now();
         if (remaining <= 0) return null;
         try {
           return await this.statusOf(address, Math.min(remaining, this.options.attemptTimeoutMs), combined);
         } catch (err) {
+          if (err instanceof UnauthenticatedError) {
+            if (++refusals > UNAUTHENTICATED_RETRIES) {
+              refused = err;
+              return null;
+            }
+            await sleep(Math.min(backoff.nextMs(), Math.max(0, deadline - performance.now())), combined);
+            continue;
+          }
           if (!(err instanceof UnavailableError)) throw err;
           failures.set(address, err.message);
           await sleep(Math.min(backoff.nextMs(), Math.max(0, deadline - performance.now())), combined);
@@ -273,6 +290,7 @@ export class Connection {
         const settle = (): void => {
           if (--pending > 0) return;
           if (any !== null) resolve(any);
+          else if (refused !== null) reject(refused);
           else reject(new UnavailableError(`no raftlock node answered within ${timeoutMs} ms (${[...failures.values()].join('; ')})`, this.endpoints));
         };
         for (const address of list) {

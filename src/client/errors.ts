@@ -116,6 +116,16 @@ export class ResourceExhaustedError extends RaftlockError {
   override readonly name: string = 'ResourceExhaustedError';
 }
 
+/** UnauthenticatedError: the cluster requires credentials and got none, or a token that is unknown or revoked. */
+export class UnauthenticatedError extends RaftlockError {
+  override readonly name: string = 'UnauthenticatedError';
+}
+
+/** PermissionDeniedError: the identity lacks the permission named in the message, or used another identity's lease. */
+export class PermissionDeniedError extends RaftlockError {
+  override readonly name: string = 'PermissionDeniedError';
+}
+
 /** InvalidArgumentError: malformed input; the message says what was wrong and what is accepted. */
 export class InvalidArgumentError extends RaftlockError {
   override readonly name: string = 'InvalidArgumentError';

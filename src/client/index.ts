@@ -42,10 +42,13 @@ export {
   LockHeldError,
   MembershipError,
   NotLeaderError,
+  PermissionDeniedError,
   RaftlockError,
   ResourceExhaustedError,
+  UnauthenticatedError,
   UnavailableError,
   type LeaseLostReason,
   type LockHolder,
   type LockMode,
 } from './errors.js';
+export { AuthAdmin, type AuthListing, type IssuedToken, type Permission, type WhoAmI } from './authAdmin.js';

@@ -9,7 +9,9 @@ import {
   LeaseNotFoundError,
   LockConflictError,
   LockHeldError,
+  PermissionDeniedError,
   ResourceExhaustedError,
+  UnauthenticatedError,
   type LockHolder,
   type LockMode,
   type RaftlockError,
@@ -84,6 +86,19 @@ export interface AddMemberRequest { readonly id: string; readonly clientAddress:
 export interface MemberIdRequest { readonly id: string }
 export interface MemberChangeResponse { readonly index: Wire64; readonly members: readonly MemberWire[] }
 export interface TransferLeaderResponse { readonly leader: string }
+export type WirePermission = 'PERMISSION_READ' | 'PERMISSION_LOCK' | 'PERMISSION_ADMIN' | 'PERMISSION_UNSPECIFIED' | number;
+export interface WhoAmIResponse { readonly user: string; readonly via: string; readonly clusterAdmin: boolean; readonly authEnabled: boolean }
+export interface AuthChangeResponse { readonly message: string }
+export interface TokenIssueResponse { readonly tokenId: string; readonly token: string; readonly user: string }
+export interface AuthListResponse {
+  readonly users: readonly { readonly user: string; readonly roles: readonly string[] }[];
+  readonly roles: readonly { readonly role: string; readonly grants: readonly { readonly permission: WirePermission; readonly prefix: string }[] }[];
+  readonly tokens: readonly { readonly tokenId: string; readonly user: string }[];
+}
+type UserReq = { readonly user: string };
+type RoleReq = { readonly role: string };
+type UserRoleReq = { readonly user: string; readonly role: string };
+type RolePermissionReq = { readonly role: string; readonly permission: WirePermission; readonly prefix: string };
 
 /** UnaryMethods: every unary method of the public API with its request and response shapes. */
 export interface UnaryMethods {
@@ -100,6 +115,18 @@ export interface UnaryMethods {
   'Members/Promote': [MemberIdRequest, MemberChangeResponse];
   'Members/Remove': [MemberIdRequest, MemberChangeResponse];
   'Members/TransferLeader': [MemberIdRequest, TransferLeaderResponse];
+  'Auth/WhoAmI': [Record<string, never>, WhoAmIResponse];
+  'Auth/UserAdd': [UserReq, AuthChangeResponse];
+  'Auth/UserRemove': [UserReq, AuthChangeResponse];
+  'Auth/UserGrantRole': [UserRoleReq, AuthChangeResponse];
+  'Auth/UserRevokeRole': [UserRoleReq, AuthChangeResponse];
+  'Auth/RoleAdd': [RoleReq, AuthChangeResponse];
+  'Auth/RoleRemove': [RoleReq, AuthChangeResponse];
+  'Auth/RoleGrant': [RolePermissionReq, AuthChangeResponse];
+  'Auth/RoleRevoke': [RolePermissionReq, AuthChangeResponse];
+  'Auth/TokenIssue': [UserReq, TokenIssueResponse];
+  'Auth/TokenRevoke': [{ readonly tokenId: string }, AuthChangeResponse];
+  'Auth/List': [Record<string, never>, AuthListResponse];
 }
 export type UnaryMethod = keyof UnaryMethods;
 export type RequestOf<M extends UnaryMethod> = UnaryMethods[M][0];
@@ -116,15 +143,33 @@ function methodDefinition<Req, Res>(method: UnaryMethod | 'Lease/KeepAlive' | 'M
   return definition as grpc.MethodDefinition<Req, Res>;
 }
 
-/** newChannel opens one gRPC client (one channel) to an address; reconnects quickly so a node that returns is used soon. */
-export function newChannel(address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()): grpc.Client {
+/**
+ * newChannel opens one gRPC client (one channel) to an address; reconnects
+ * quickly so a node that returns is used soon. With a bearer token every call
+ * on it (the KeepAlive stream too) carries `authorization: Bearer <token>` —
+ * added by an interceptor rather than call credentials, which grpc-js sends
+ * only over TLS (plaintext is still allowed for local development).
+ */
+export function newChannel(address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(), token?: string): grpc.Client {
   return new grpc.Client(address, credentials, {
+    ...(token === undefined ? {} : { interceptors: [bearerInterceptor(token)] }),
     'grpc.enable_retries': 0,
     'grpc.enable_channelz': 0,
     'grpc.initial_reconnect_backoff_ms': 100,
     'grpc.max_reconnect_backoff_ms': 1_000,
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
   });
+}
+
+function bearerInterceptor(token: string): grpc.Interceptor {
+  const value = `Bearer ${token}`;
+  return (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        metadata.set('authorization', value);
+        next(metadata, listener);
+      },
+    });
 }
 
 /**
@@ -303,6 +348,10 @@ export function dispose(failure: CallFailure, context: ErrorContext): Dispositio
       return { kind: 'fail', error: new LeaseIdConflictError(details) };
     case grpc.status.RESOURCE_EXHAUSTED:
       return { kind: 'fail', error: new ResourceExhaustedError(details) };
+    case grpc.status.UNAUTHENTICATED:
+      return { kind: 'fail', error: new UnauthenticatedError(details) };
+    case grpc.status.PERMISSION_DENIED:
+      return { kind: 'fail', error: new PermissionDeniedError(details) };
     case grpc.status.INVALID_ARGUMENT:
     case grpc.status.OUT_OF_RANGE:
       return { kind: 'fail', error: new InvalidArgumentError(details) };

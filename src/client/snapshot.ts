@@ -15,6 +15,8 @@ export interface FetchedSnapshot {
 export interface FetchSnapshotOptions {
   readonly endpoints: readonly string[];
   readonly tls?: ClientTlsOptions;
+  /** token: a bearer token, for clusters with auth enabled (a snapshot needs a cluster admin). */
+  readonly token?: string;
   /** timeoutMs bounds each attempt (one endpoint) from start to the last chunk. */
   readonly timeoutMs: number;
   /** maxBytes: refuse a snapshot larger than this (default 1 GiB). */
@@ -56,7 +58,7 @@ export async function fetchSnapshot(o: FetchSnapshotOptions): Promise<FetchedSna
 
 function fetchFrom(address: string, o: FetchSnapshotOptions): Promise<FetchedSnapshot> {
   const maxBytes = o.maxBytes ?? DEFAULT_MAX_BYTES;
-  const channel = newChannel(address, channelCredentials(o.tls));
+  const channel = newChannel(address, channelCredentials(o.tls), o.token);
   return new Promise<FetchedSnapshot>((resolve, reject) => {
     const call = openSnapshot(channel, o.timeoutMs);
     let header: { clusterId: string; index: number; term: number; totalBytes: number; crc32: number } | null = null;

@@ -1,9 +1,9 @@
 import { assert, isSafeUint } from './assert.js';
 import { ByteReader, ByteWriter } from './binary.js';
 import type { Command, LockMode } from './commands.js';
-import { isValidLeaseId } from './commands.js';
+import { MAX_OWNER_BYTES, isValidLeaseId } from './commands.js';
 import { CorruptCommandError } from './errors.js';
-import { isWellFormed } from './lockName.js';
+import { isWellFormed, utf8ByteLength } from './lockName.js';
 
 /**
  * Binary encoding of lock commands in log entries.
@@ -17,6 +17,9 @@ import { isWellFormed } from './lockName.js';
  *     4 acquire        leaseId:uvarint flags:u8 (bit0 shared, bit1 wait) name:str
  *     5 release        leaseId:uvarint token:uvarint name:str
  *     6 withdraw-wait  leaseId:uvarint name:str
+ *     7 owned          owner:str (1..MAX_OWNER_BYTES) then opcode:u8 (1, 2, 4, 5 or 6) and that body:
+ *                      the same command with `owner` set. A command without an owner keeps its
+ *                      plain encoding, so logs written before owners existed read unchanged.
  *
  * No checksum: storage checksums log records. Decoding is strict (unknown
  * version, opcode or flag bits, lease id 0, overlong varints, bad UTF-8,
@@ -34,6 +37,8 @@ const OPCODE = {
   'withdraw-wait': 6,
 } as const satisfies Record<Command['type'], number>;
 
+const OPCODE_OWNED = 7;
+
 const FLAG_IDEMPOTENT = 0b01;
 const FLAG_SHARED = 0b01;
 const FLAG_WAIT = 0b10;
@@ -48,6 +53,11 @@ export function encodeCommand(command: Command): Uint8Array {
   assert(isValidLeaseId(command.leaseId), () => `lease id must be an integer in 1..2^53-1, got ${command.leaseId}`);
   const w = new ByteWriter(32);
   w.u8(COMMAND_VERSION);
+  if (command.type !== 'expire-lease' && command.owner !== undefined) {
+    assert(isValidOwner(command.owner), () => `owner must be 1..${MAX_OWNER_BYTES} bytes of well-formed UTF-8, got ${JSON.stringify(command.owner)}`);
+    w.u8(OPCODE_OWNED);
+    w.string(command.owner);
+  }
   w.u8(OPCODE[command.type]);
   w.uvarint(command.leaseId);
   switch (command.type) {
@@ -89,9 +99,23 @@ export function decodeCommand(bytes: Uint8Array): Command {
     throw new CorruptCommandError(`corrupt lock command: unknown version ${version} (this build reads ${COMMAND_VERSION})`);
   }
   const opcode = r.u8('opcode');
+  if (opcode === OPCODE_OWNED) {
+    const owner = r.string('owner');
+    if (!isValidOwner(owner)) throw new CorruptCommandError(`corrupt lock command: owner of ${utf8ByteLength(owner)} bytes (accepted: 1..${MAX_OWNER_BYTES})`);
+    const inner = r.u8('owned opcode');
+    if (inner === OPCODE['expire-lease'] || inner === OPCODE_OWNED) throw new CorruptCommandError(`corrupt lock command: opcode ${inner} cannot carry an owner`);
+    const command = decodeBody(inner, r);
+    r.expectEnd(command.type);
+    return { ...command, owner } as Command;
+  }
   const command = decodeBody(opcode, r);
   r.expectEnd(command.type);
   return command;
+}
+
+function isValidOwner(owner: string): boolean {
+  const bytes = utf8ByteLength(owner);
+  return isWellFormed(owner) && bytes >= 1 && bytes <= MAX_OWNER_BYTES;
 }
 
 function decodeBody(opcode: number, r: ByteReader): Command {

@@ -6,8 +6,24 @@
 
 export type LockMode = 'exclusive' | 'shared';
 
+/**
+ * Owned: the optional `owner` of a command. On GrantLease it is recorded as
+ * the lease's owner; on the other lease commands it must equal the lease's
+ * owner or the command is refused (lease-not-owned) and changes nothing. The
+ * lock machine treats owners as opaque names (the server fills them from the
+ * caller's authenticated identity); a command without one — auth off, or an
+ * admin acting on any lease — is not checked, and an ownerless lease counts
+ * against no per-owner quota.
+ */
+export interface Owned {
+  readonly owner?: string;
+}
+
+/** MAX_OWNER_BYTES bounds an owner name in a command (user names are shorter still). */
+export const MAX_OWNER_BYTES = 128;
+
 /** GrantLease creates lease `leaseId`; the server always chooses the id (client-supplied or random). */
-export interface GrantLease {
+export interface GrantLease extends Owned {
   readonly type: 'grant-lease';
   readonly leaseId: number;
   readonly ttlMs: number;
@@ -15,7 +31,7 @@ export interface GrantLease {
   readonly idempotent: boolean;
 }
 
-export interface RevokeLease {
+export interface RevokeLease extends Owned {
   readonly type: 'revoke-lease';
   readonly leaseId: number;
 }
@@ -32,7 +48,7 @@ export interface ExpireLease {
   readonly proposerTerm: number;
 }
 
-export interface Acquire {
+export interface Acquire extends Owned {
   readonly type: 'acquire';
   readonly name: string;
   readonly leaseId: number;
@@ -41,7 +57,7 @@ export interface Acquire {
   readonly wait: boolean;
 }
 
-export interface Release {
+export interface Release extends Owned {
   readonly type: 'release';
   readonly name: string;
   readonly leaseId: number;
@@ -49,7 +65,7 @@ export interface Release {
 }
 
 /** WithdrawWait goes through the log so a late grant can never go to a client that has gone away. */
-export interface WithdrawWait {
+export interface WithdrawWait extends Owned {
   readonly type: 'withdraw-wait';
   readonly name: string;
   readonly leaseId: number;

@@ -33,6 +33,8 @@ export function describeResult(result: CommandResult): string {
       return `lease ${result.leaseId} already exists with ttl ${result.ttlMs} ms; a retry must ask for the same ttl (asked ${result.requestedTtlMs} ms) or use another lease id`;
     case 'lease-id-taken':
       return `lease id ${result.leaseId} is already in use; choose another id`;
+    case 'lease-not-owned':
+      return `lease ${result.leaseId} belongs to another identity; only its owner (or an admin) may use, keep alive or revoke it`;
     case 'stale-expiry':
       return `expiry of lease ${result.leaseId} decided in term ${result.proposerTerm} was committed in term ${result.entryTerm}; ignored, the lease stays`;
     case 'held':
@@ -58,6 +60,8 @@ const LIMIT_MEANING: Record<LimitName, string> = {
   maxWaitersPerLock: 'a lock may have at most this many waiters queued; retry later or use another name',
   maxLeases: 'the cluster holds at most this many leases; revoke unused ones',
   maxLocks: 'the cluster tracks at most this many held lock names; release some first',
+  maxLeasesPerOwner: 'one identity may have at most this many leases; revoke unused ones',
+  maxLocksPerOwner: 'one identity may hold or wait on at most this many locks over all its leases; release some first',
 };
 
 function q(name: string): string {

@@ -13,7 +13,8 @@ import type { LockTable } from './lockTable.js';
  *    (promotion runs to a fixpoint in the same apply);
  *  - every holder and waiter lease exists, appears once per lock, and never
  *    both holds and waits on the same lock;
- *  - the leases' held/waiting indexes mirror the locks exactly, and the counts match;
+ *  - the leases' held/waiting indexes mirror the locks exactly, and the counts match
+ *    (also per owner);
  *  - index bookkeeping: grants and waits come after their lease's grant, no
  *    index exceeds lastAppliedIndex, holder tokens never decrease along a
  *    lock's holders and queuedIndex strictly increases along its queue.
@@ -61,6 +62,8 @@ export function checkLockTable(table: LockTable): void {
   }
   let leaseHeld = 0;
   let leaseWaiting = 0;
+  const ownerLeases = new Map<string, number>();
+  const ownerLocks = new Map<string, number>();
   for (const [leaseId, lease] of table.leases) {
     assert(lease.leaseId === leaseId && isValidLeaseId(leaseId), () => `lease keyed ${leaseId} has id ${lease.leaseId}`);
     assert(isSafeUint(lease.ttlMs) && lease.ttlMs > 0, () => `lease ${leaseId} ttl ${lease.ttlMs} invalid`);
@@ -73,7 +76,20 @@ export function checkLockTable(table: LockTable): void {
     }
     leaseHeld += lease.held.size;
     leaseWaiting += lease.waiting.size;
+    if (lease.owner !== '') {
+      ownerLeases.set(lease.owner, (ownerLeases.get(lease.owner) ?? 0) + 1);
+      const locks = (ownerLocks.get(lease.owner) ?? 0) + lease.held.size + lease.waiting.size;
+      if (locks > 0) ownerLocks.set(lease.owner, locks);
+    }
   }
+  assert(sameCounts(ownerLeases, table.ownerLeases), () => 'per-owner lease counts disagree with the leases');
+  assert(sameCounts(ownerLocks, table.ownerLocks), () => 'per-owner lock counts disagree with the leases');
   assert(holders === table.holderCount && leaseHeld === holders, () => `holder counts disagree: ${holders}/${table.holderCount}/${leaseHeld}`);
   assert(waiters === table.waiterCount && leaseWaiting === waiters, () => `waiter counts disagree: ${waiters}/${table.waiterCount}/${leaseWaiting}`);
+}
+
+function sameCounts(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
 }

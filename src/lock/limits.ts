@@ -21,11 +21,15 @@ export interface LockLimits {
   readonly maxLeases: number;
   /** maxLocks: distinct lock names with a holder or a waiter. */
   readonly maxLocks: number;
+  /** maxLeasesPerOwner: leases one owner (an authenticated identity) may have at once; ownerless leases are not counted. */
+  readonly maxLeasesPerOwner: number;
+  /** maxLocksPerOwner: locks held plus waits queued over all of one owner's leases. */
+  readonly maxLocksPerOwner: number;
   readonly minTtlMs: number;
   readonly maxTtlMs: number;
 }
 
-export type LimitName = 'maxLocksPerLease' | 'maxWaitsPerLease' | 'maxWaitersPerLock' | 'maxLeases' | 'maxLocks';
+export type LimitName = 'maxLocksPerLease' | 'maxWaitsPerLease' | 'maxWaitersPerLock' | 'maxLeases' | 'maxLocks' | 'maxLeasesPerOwner' | 'maxLocksPerOwner';
 
 export const DEFAULT_LOCK_LIMITS: LockLimits = Object.freeze({
   maxNameBytes: 256,
@@ -34,6 +38,8 @@ export const DEFAULT_LOCK_LIMITS: LockLimits = Object.freeze({
   maxWaitersPerLock: 10_000,
   maxLeases: 1_000_000,
   maxLocks: 1_000_000,
+  maxLeasesPerOwner: 10_000,
+  maxLocksPerOwner: 100_000,
   minTtlMs: 500,
   maxTtlMs: 3_600_000,
 });

@@ -38,6 +38,8 @@ export interface LockEntry {
 
 export interface LeaseEntry {
   readonly leaseId: number;
+  /** owner: the identity that granted the lease ('' for none: auth off). */
+  readonly owner: string;
   readonly ttlMs: number;
   readonly grantedIndex: number;
   /** held: lock name -> token of this lease's grant. */
@@ -52,11 +54,15 @@ export class LockTable {
   lastAppliedIndex = 0;
   holderCount = 0;
   waiterCount = 0;
+  /** ownerLeases and ownerLocks: per owner (never ''), its leases and its locks held plus waits queued; absent means 0. */
+  readonly ownerLeases = new Map<string, number>();
+  readonly ownerLocks = new Map<string, number>();
 
-  createLease(leaseId: number, ttlMs: number, grantedIndex: number): LeaseEntry {
+  createLease(leaseId: number, ttlMs: number, grantedIndex: number, owner = ''): LeaseEntry {
     assert(!this.leases.has(leaseId), () => `lease ${leaseId} already exists`);
-    const lease: LeaseEntry = { leaseId, ttlMs, grantedIndex, held: new Map(), waiting: new Set() };
+    const lease: LeaseEntry = { leaseId, owner, ttlMs, grantedIndex, held: new Map(), waiting: new Set() };
     this.leases.set(leaseId, lease);
+    bump(this.ownerLeases, owner, 1);
     return lease;
   }
 
@@ -66,6 +72,7 @@ export class LockTable {
     assert(lease !== undefined, () => `deleting unknown lease ${leaseId}`);
     assert(lease.held.size === 0 && lease.waiting.size === 0, () => `lease ${leaseId} still holds or waits`);
     this.leases.delete(leaseId);
+    bump(this.ownerLeases, lease.owner, -1);
   }
 
   lockOrCreate(name: string): LockEntry {
@@ -88,14 +95,17 @@ export class LockTable {
     lock.holders.push({ leaseId, mode, token });
     lease.held.set(lock.name, token);
     this.holderCount++;
+    bump(this.ownerLocks, lease.owner, 1);
   }
 
   removeHolder(lock: LockEntry, leaseId: number): void {
     const at = lock.holders.findIndex((h) => h.leaseId === leaseId);
     assert(at >= 0, () => `lease ${leaseId} does not hold lock ${lock.name}`);
     lock.holders.splice(at, 1);
-    this.mustLease(leaseId).held.delete(lock.name);
+    const lease = this.mustLease(leaseId);
+    lease.held.delete(lock.name);
     this.holderCount--;
+    bump(this.ownerLocks, lease.owner, -1);
   }
 
   enqueue(lock: LockEntry, leaseId: number, mode: LockMode, queuedIndex: number): void {
@@ -104,14 +114,17 @@ export class LockTable {
     lock.waiters.push({ leaseId, mode, queuedIndex });
     lease.waiting.add(lock.name);
     this.waiterCount++;
+    bump(this.ownerLocks, lease.owner, 1);
   }
 
   removeWaiter(lock: LockEntry, leaseId: number): Waiter {
     const at = lock.waiters.findIndex((w) => w.leaseId === leaseId);
     assert(at >= 0, () => `lease ${leaseId} is not waiting on lock ${lock.name}`);
     const [waiter] = lock.waiters.splice(at, 1);
-    this.mustLease(leaseId).waiting.delete(lock.name);
+    const lease = this.mustLease(leaseId);
+    lease.waiting.delete(lock.name);
     this.waiterCount--;
+    bump(this.ownerLocks, lease.owner, -1);
     return waiter!;
   }
 
@@ -161,4 +174,13 @@ export class LockTable {
     assert(lease !== undefined, () => `unknown lease ${leaseId}`);
     return lease;
   }
+}
+
+/** bump adjusts an owner's count, dropping it at zero so idle owners cost nothing; the ownerless '' is not counted. */
+function bump(counts: Map<string, number>, owner: string, delta: number): void {
+  if (owner === '') return;
+  const next = (counts.get(owner) ?? 0) + delta;
+  assert(next >= 0, () => `owner ${JSON.stringify(owner)} count would go negative`);
+  if (next === 0) counts.delete(owner);
+  else counts.set(owner, next);
 }

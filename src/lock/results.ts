@@ -111,6 +111,12 @@ export interface LeaseIdTakenResult {
   readonly leaseId: number;
 }
 
+/** LeaseNotOwnedResult: the command named an owner other than the lease's (or a grant reused another owner's lease id). */
+export interface LeaseNotOwnedResult {
+  readonly kind: 'lease-not-owned';
+  readonly leaseId: number;
+}
+
 export interface StaleExpiryResult {
   readonly kind: 'stale-expiry';
   readonly leaseId: number;
@@ -184,6 +190,7 @@ export type RefusalResult =
   | LeaseNotFoundResult
   | LeaseIdConflictResult
   | LeaseIdTakenResult
+  | LeaseNotOwnedResult
   | StaleExpiryResult
   | HeldResult
   | ModeMismatchResult

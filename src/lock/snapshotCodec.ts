@@ -14,7 +14,7 @@ import { LockTable } from './lockTable.js';
  *   magic "RLSM" (4 bytes), version u8 (SNAPSHOT_VERSION)
  *   lastAppliedIndex:uvarint
  *   leaseCount:uvarint, then per lease in ascending id:
- *     leaseId:uvarint ttlMs:uvarint grantedIndex:uvarint
+ *     leaseId:uvarint ttlMs:uvarint grantedIndex:uvarint owner:str ('' for none)
  *   lockCount:uvarint, then per lock in canonical name order:
  *     name:str holderCount:uvarint (leaseId:uvarint token:uvarint mode:u8)*
  *              waiterCount:uvarint (leaseId:uvarint queuedIndex:uvarint mode:u8)*
@@ -26,8 +26,12 @@ import { LockTable } from './lockTable.js';
  * on restore rather than stored. A CRC32 is included even though storage
  * checksums its records, because snapshots also travel in chunks between
  * nodes; decoding is strict and ends with a full invariant check.
+ *
+ * Version 2 added the lease's owner; version 1 snapshots (taken before owners
+ * existed) still load, every lease ownerless.
  */
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
+const SNAPSHOT_VERSION_NO_OWNERS = 1;
 const MAGIC = [0x52, 0x4c, 0x53, 0x4d]; // "RLSM"
 const MODE_EXCLUSIVE = 0;
 const MODE_SHARED = 1;
@@ -44,6 +48,7 @@ export function encodeSnapshot(table: LockTable): Uint8Array {
     w.uvarint(id);
     w.uvarint(lease.ttlMs);
     w.uvarint(lease.grantedIndex);
+    w.string(lease.owner);
   }
   const names = Array.from(table.locks.keys()).sort(compareNames);
   w.uvarint(names.length);
@@ -74,8 +79,9 @@ export function decodeSnapshot(bytes: Uint8Array): LockTable {
   for (let i = 0; i < MAGIC.length; i++) {
     if (bytes[i] !== MAGIC[i]) throw fail('bad magic (not a lock snapshot)');
   }
-  if (bytes[MAGIC.length] !== SNAPSHOT_VERSION) {
-    throw fail(`unknown version ${bytes[MAGIC.length]} (this build reads ${SNAPSHOT_VERSION})`);
+  const version = bytes[MAGIC.length];
+  if (version !== SNAPSHOT_VERSION && version !== SNAPSHOT_VERSION_NO_OWNERS) {
+    throw fail(`unknown version ${version} (this build reads ${SNAPSHOT_VERSION_NO_OWNERS} and ${SNAPSHOT_VERSION})`);
   }
   const bodyEnd = bytes.length - 4;
   const tail = new ByteReader(bytes.subarray(bodyEnd), fail);
@@ -87,7 +93,7 @@ export function decodeSnapshot(bytes: Uint8Array): LockTable {
   const table = new LockTable();
   table.lastAppliedIndex = r.uvarint('lastAppliedIndex');
   try {
-    readLeases(r, table, fail);
+    readLeases(r, table, version === SNAPSHOT_VERSION, fail);
     readLocks(r, table, fail);
     r.expectEnd('locks');
     checkLockTable(table);
@@ -98,7 +104,7 @@ export function decodeSnapshot(bytes: Uint8Array): LockTable {
   return table;
 }
 
-function readLeases(r: ByteReader, table: LockTable, fail: (m: string) => CorruptSnapshotError): void {
+function readLeases(r: ByteReader, table: LockTable, withOwners: boolean, fail: (m: string) => CorruptSnapshotError): void {
   const count = r.uvarint('leaseCount');
   if (count > r.remaining) throw fail(`lease count ${count} exceeds the remaining bytes`);
   let previous = 0;
@@ -107,7 +113,8 @@ function readLeases(r: ByteReader, table: LockTable, fail: (m: string) => Corrup
     if (!isValidLeaseId(leaseId) || leaseId <= previous) throw fail(`lease ids not strictly ascending at lease ${leaseId}`);
     previous = leaseId;
     const ttlMs = r.uvarint('ttlMs');
-    table.createLease(leaseId, ttlMs, r.uvarint('grantedIndex'));
+    const grantedIndex = r.uvarint('grantedIndex');
+    table.createLease(leaseId, ttlMs, grantedIndex, withOwners ? r.string('owner') : '');
   }
 }
 

@@ -5,7 +5,7 @@ import { checkLockTable } from './invariants.js';
 import type { LimitName, LockLimits } from './limits.js';
 import { resolveLimits } from './limits.js';
 import { sortNames, utf8ByteLength } from './lockName.js';
-import type { LockEntry } from './lockTable.js';
+import type { LeaseEntry, LockEntry } from './lockTable.js';
 import { LockTable } from './lockTable.js';
 import type {
   ApplyResult,
@@ -35,6 +35,8 @@ export interface LockInfo {
 
 export interface LeaseInfo {
   readonly leaseId: number;
+  /** owner: the identity that granted it ('' when auth was off). */
+  readonly owner: string;
   readonly ttlMs: number;
   readonly grantedIndex: number;
   /** locksHeld and waitingOn: names, canonical order. */
@@ -66,16 +68,19 @@ interface Effects {
  *
  * Refusals change nothing. Checks run in a fixed order, which is part of the
  * replicated behaviour:
- *   GrantLease:   invalid-ttl, then (id exists) lease-id-taken | lease-id-conflict | existing,
- *                 then maxLeases.
- *   Revoke:       lease-not-found.
+ *   GrantLease:   invalid-ttl, then (id exists) lease-not-owned (another owner's id) |
+ *                 lease-id-taken | lease-id-conflict | existing, then maxLeases, maxLeasesPerOwner.
+ *   Revoke:       lease-not-found, lease-not-owned.
  *   Expire:       stale-expiry (entry term != proposer term), then lease-not-found.
- *   Acquire:      invalid-name, lease-not-found, already holding (granted, same token, or
- *                 mode-mismatch), already waiting (queued, or mode-mismatch); then if
- *                 grantable: maxLocks (new name), maxLocksPerLease; else if wait:
- *                 maxLocksPerLease, maxWaitsPerLease, maxWaitersPerLock; else held.
- *   Release:      lease-not-found, not-holder, stale-token.
- *   WithdrawWait: not-waiting (with the token if the lease holds the lock instead).
+ *   Acquire:      invalid-name, lease-not-found, lease-not-owned, already holding (granted,
+ *                 same token, or mode-mismatch), already waiting (queued, or mode-mismatch);
+ *                 then if grantable: maxLocks (new name), maxLocksPerLease, maxLocksPerOwner;
+ *                 else if wait: maxLocksPerLease, maxWaitsPerLease, maxWaitersPerLock, maxLocksPerOwner; else held.
+ *   Release:      lease-not-found, lease-not-owned, not-holder, stale-token.
+ *   WithdrawWait: lease-not-owned (lease exists), then not-waiting (with the token if the
+ *                 lease holds the lock instead).
+ *
+ * lease-not-owned applies only to commands carrying an owner (see Owned in commands.ts).
  */
 export class LockStateMachine {
   readonly limits: LockLimits;
@@ -132,11 +137,17 @@ export class LockStateMachine {
     return { name, holders: holderViews(lock), waiters: lock.waiters.map((w) => ({ leaseId: w.leaseId, mode: w.mode, queuedIndex: w.queuedIndex })) };
   }
 
+  /** leaseOwner: the lease's owner ('' for none), or null when there is no such lease; O(1) for per-keepalive checks. */
+  leaseOwner(leaseId: number): string | null {
+    return this.table.leases.get(leaseId)?.owner ?? null;
+  }
+
   getLease(leaseId: number): LeaseInfo | null {
     const lease = this.table.leases.get(leaseId);
     if (lease === undefined) return null;
     return {
       leaseId,
+      owner: lease.owner,
       ttlMs: lease.ttlMs,
       grantedIndex: lease.grantedIndex,
       locksHeld: sortNames(lease.held.keys()),
@@ -145,8 +156,8 @@ export class LockStateMachine {
   }
 
   /** listLeases returns every lease in ascending id order (O(n log n); feeds the List API and LeaseClock.reset). */
-  listLeases(): Array<{ leaseId: number; ttlMs: number; grantedIndex: number }> {
-    return Array.from(this.table.leases.values(), (l) => ({ leaseId: l.leaseId, ttlMs: l.ttlMs, grantedIndex: l.grantedIndex })).sort(
+  listLeases(): Array<{ leaseId: number; owner: string; ttlMs: number; grantedIndex: number }> {
+    return Array.from(this.table.leases.values(), (l) => ({ leaseId: l.leaseId, owner: l.owner, ttlMs: l.ttlMs, grantedIndex: l.grantedIndex })).sort(
       (a, b) => a.leaseId - b.leaseId,
     );
   }
@@ -154,6 +165,11 @@ export class LockStateMachine {
   /** listLocks returns every lock name in canonical order. */
   listLocks(): string[] {
     return sortNames(this.table.locks.keys());
+  }
+
+  /** ownerCounts: how many leases and locks (held plus queued) `owner` has, the figures its quotas bound. */
+  ownerCounts(owner: string): { leases: number; locks: number } {
+    return { leases: this.table.ownerLeases.get(owner) ?? 0, locks: this.table.ownerLocks.get(owner) ?? 0 };
   }
 
   counts(): LockCounts {
@@ -177,9 +193,12 @@ export class LockStateMachine {
     switch (command.type) {
       case 'grant-lease':
         return this.grantLease(index, command, fx);
-      case 'revoke-lease':
-        if (!this.table.leases.has(command.leaseId)) return { kind: 'lease-not-found', leaseId: command.leaseId };
+      case 'revoke-lease': {
+        const lease = this.table.leases.get(command.leaseId);
+        if (lease === undefined) return { kind: 'lease-not-found', leaseId: command.leaseId };
+        if (!ownedBy(lease, command.owner)) return { kind: 'lease-not-owned', leaseId: command.leaseId };
         return this.removeLease('lease-revoked', command.leaseId, index, fx);
+      }
       case 'expire-lease':
         return this.expireLease(index, term, command, fx);
       case 'acquire':
@@ -196,13 +215,16 @@ export class LockStateMachine {
     const { minTtlMs, maxTtlMs } = this.limits;
     if (ttlMs < minTtlMs || ttlMs > maxTtlMs) return { kind: 'invalid-ttl', ttlMs, minTtlMs, maxTtlMs };
     const existing = this.table.leases.get(leaseId);
+    const owner = cmd.owner ?? '';
     if (existing !== undefined) {
+      if (existing.owner !== owner) return { kind: 'lease-not-owned', leaseId };
       if (!cmd.idempotent) return { kind: 'lease-id-taken', leaseId };
       if (existing.ttlMs !== ttlMs) return { kind: 'lease-id-conflict', leaseId, ttlMs: existing.ttlMs, requestedTtlMs: ttlMs };
       return { kind: 'lease-granted', leaseId, ttlMs, grantedIndex: existing.grantedIndex, existing: true };
     }
     if (this.table.leases.size >= this.limits.maxLeases) return this.limitExceeded('maxLeases');
-    this.table.createLease(leaseId, ttlMs, index);
+    if (owner !== '' && (this.table.ownerLeases.get(owner) ?? 0) >= this.limits.maxLeasesPerOwner) return this.limitExceeded('maxLeasesPerOwner');
+    this.table.createLease(leaseId, ttlMs, index, owner);
     fx.leaseGranted = { leaseId, ttlMs };
     return { kind: 'lease-granted', leaseId, ttlMs, grantedIndex: index, existing: false };
   }
@@ -248,15 +270,18 @@ export class LockStateMachine {
     }
     const lease = this.table.leases.get(leaseId);
     if (lease === undefined) return { kind: 'lease-not-found', leaseId };
+    if (!ownedBy(lease, cmd.owner)) return { kind: 'lease-not-owned', leaseId };
     const lock = this.table.locks.get(name);
     if (lock !== undefined) {
       const retry = this.retriedAcquire(lock, leaseId, mode);
       if (retry !== null) return retry;
     }
     const onLease = lease.held.size + lease.waiting.size;
+    const ownerFull = lease.owner !== '' && (this.table.ownerLocks.get(lease.owner) ?? 0) >= this.limits.maxLocksPerOwner;
     if (this.table.grantableNow(lock, mode)) {
       if (lock === undefined && this.table.locks.size >= this.limits.maxLocks) return this.limitExceeded('maxLocks');
       if (onLease >= this.limits.maxLocksPerLease) return this.limitExceeded('maxLocksPerLease');
+      if (ownerFull) return this.limitExceeded('maxLocksPerOwner');
       this.table.addHolder(this.table.lockOrCreate(name), leaseId, mode, index);
       return { kind: 'granted', name, leaseId, mode, token: index, existing: false };
     }
@@ -265,6 +290,7 @@ export class LockStateMachine {
     if (onLease >= this.limits.maxLocksPerLease) return this.limitExceeded('maxLocksPerLease');
     if (lease.waiting.size >= this.limits.maxWaitsPerLease) return this.limitExceeded('maxWaitsPerLease');
     if (lock.waiters.length >= this.limits.maxWaitersPerLock) return this.limitExceeded('maxWaitersPerLock');
+    if (ownerFull) return this.limitExceeded('maxLocksPerOwner');
     this.table.enqueue(lock, leaseId, mode, index);
     return { kind: 'queued', name, leaseId, mode, position: lock.waiters.length - 1, queuedIndex: index };
   }
@@ -288,6 +314,7 @@ export class LockStateMachine {
     const { name, leaseId, token } = cmd;
     const lease = this.table.leases.get(leaseId);
     if (lease === undefined) return { kind: 'lease-not-found', leaseId };
+    if (!ownedBy(lease, cmd.owner)) return { kind: 'lease-not-owned', leaseId };
     const heldToken = lease.held.get(name);
     if (heldToken === undefined) {
       const lock = this.table.locks.get(name);
@@ -302,6 +329,7 @@ export class LockStateMachine {
   private withdrawWait(index: number, cmd: WithdrawWait, fx: Effects): CommandResult {
     const { name, leaseId } = cmd;
     const lease = this.table.leases.get(leaseId);
+    if (lease !== undefined && !ownedBy(lease, cmd.owner)) return { kind: 'lease-not-owned', leaseId };
     if (lease === undefined || !lease.waiting.has(name)) {
       return { kind: 'not-waiting', name, leaseId, heldToken: lease?.held.get(name) ?? null };
     }
@@ -326,6 +354,11 @@ export class LockStateMachine {
   private limitExceeded(limit: LimitName): LimitExceededResult {
     return { kind: 'limit-exceeded', limit, max: this.limits[limit] };
   }
+}
+
+/** ownedBy: a command without an owner is not checked (auth off, or an admin); one with an owner must name the lease's. */
+function ownedBy(lease: LeaseEntry, owner: string | undefined): boolean {
+  return owner === undefined || lease.owner === owner;
 }
 
 function holderViews(lock: LockEntry): HolderView[] {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { DEFAULT_LOCK_LIMITS, type LockLimits } from '../lock/limits.js';
 import { DEFAULT_CLIENT_LIMITS, MAX_RECEIVE_MESSAGE_BYTES, type ClientLimits } from '../server/clientLimits.js';
+import { DEFAULT_AUTH_LIMITS, type AuthLimits } from '../auth/authLimits.js';
 
 /**
  * The cluster config file: the members with their addresses, Raft timing,
@@ -72,9 +73,26 @@ export interface ClusterConfig {
   readonly limits: LockLimits;
   /** clientLimits: what one client may take from a node's API (not replicated; see src/server/clientLimits.ts). */
   readonly clientLimits: ClientLimits;
+  readonly auth: AuthConfig;
   /** pino level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'. */
   readonly logLevel: string;
 }
+
+/**
+ * AuthConfig: client authentication and authorisation (off by default, for
+ * local development). When enabled, every public call except the health
+ * service needs an identity: a client certificate naming
+ * raftlock://<clusterId>/user/<name>, or a bearer token. rootTokenSha256 is
+ * the hex SHA-256 of a bootstrap token that acts as the built-in user root
+ * (`raftlock auth bootstrap-token` makes one); the token itself is never stored.
+ */
+export interface AuthConfig {
+  readonly enabled: boolean;
+  readonly rootTokenSha256: string | null;
+  readonly limits: AuthLimits;
+}
+
+export const AUTH_OFF: AuthConfig = Object.freeze({ enabled: false, rootTokenSha256: null, limits: DEFAULT_AUTH_LIMITS });
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -114,7 +132,7 @@ export function parseClusterConfig(raw: unknown, source: string, baseDir: string
   const problems: string[] = [];
   const root = asObject(raw, 'the config', problems);
   if (root === null) throw new ConfigError(source, problems);
-  rejectUnknown(root, 'the config', ['clusterId', 'dataDir', 'nodes', 'timing', 'snapshot', 'limits', 'clientLimits', 'logLevel'], problems);
+  rejectUnknown(root, 'the config', ['clusterId', 'dataDir', 'nodes', 'timing', 'snapshot', 'limits', 'clientLimits', 'auth', 'logLevel'], problems);
 
   const clusterId = root.clusterId;
   if (typeof clusterId !== 'string' || !CLUSTER_ID.test(clusterId)) {
@@ -129,6 +147,7 @@ export function parseClusterConfig(raw: unknown, source: string, baseDir: string
   const limitDefaults = { ...DEFAULT_LOCK_LIMITS, minTtlMs: Math.max(DEFAULT_LOCK_LIMITS.minTtlMs, maxElectionTimeoutMs(timing)) };
   const limits = parseNumbers(root.limits, 'limits', limitDefaults, problems);
   const clientLimits = parseNumbers(root.clientLimits, 'clientLimits', DEFAULT_CLIENT_LIMITS, problems);
+  const auth = parseAuth(root.auth, problems);
   const logLevel = root.logLevel === undefined ? 'warn' : root.logLevel;
   if (typeof logLevel !== 'string' || !LOG_LEVELS.includes(logLevel)) {
     problems.push(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${show(logLevel)}`);
@@ -144,6 +163,7 @@ export function parseClusterConfig(raw: unknown, source: string, baseDir: string
     snapshot,
     limits: Object.freeze({ ...limits }),
     clientLimits: Object.freeze({ ...clientLimits }),
+    auth,
     logLevel: logLevel as string,
   };
 }
@@ -276,6 +296,21 @@ function checkConsistency(timing: TimingConfig, snapshot: SnapshotConfig, limits
   if (snapshot.trailingEntries >= snapshot.everyEntries) {
     problems.push(`snapshot.trailingEntries (${snapshot.trailingEntries}) must be below snapshot.everyEntries (${snapshot.everyEntries})`);
   }
+}
+
+function parseAuth(raw: unknown, problems: string[]): AuthConfig {
+  if (raw === undefined) return AUTH_OFF;
+  const o = asObject(raw, 'auth', problems);
+  if (o === null) return AUTH_OFF;
+  rejectUnknown(o, 'auth', ['enabled', 'rootTokenSha256', 'limits'], problems);
+  const enabled = o.enabled === undefined ? false : o.enabled;
+  if (typeof enabled !== 'boolean') problems.push(`auth.enabled must be true or false, got ${show(enabled)}`);
+  const root = o.rootTokenSha256 === undefined ? null : o.rootTokenSha256;
+  if (root !== null && (typeof root !== 'string' || !/^[0-9a-f]{64}$/.test(root))) {
+    problems.push(`auth.rootTokenSha256 must be 64 lower-case hex digits (the SHA-256 of the root token; make one with raftlock auth bootstrap-token), got ${show(root)}`);
+  }
+  const limits = parseNumbers(o.limits, 'auth.limits', DEFAULT_AUTH_LIMITS, problems);
+  return Object.freeze({ enabled: enabled === true, rootTokenSha256: typeof root === 'string' ? root : null, limits: Object.freeze(limits) });
 }
 
 function parseNumbers<T extends object>(raw: unknown, where: string, defaults: T, problems: string[]): T {

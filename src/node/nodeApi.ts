@@ -2,6 +2,8 @@ import type { Command } from '../lock/commands.js';
 import type { LockStateMachine } from '../lock/stateMachine.js';
 import type { ApplyResult } from '../lock/results.js';
 import type { ConfChangeRefusal } from '../raft/membership.js';
+import type { AuthCommand, AuthResult } from '../auth/authCommands.js';
+import type { AuthState } from '../auth/authState.js';
 
 /**
  * NodeApi is what the client-facing server asks of the local node. Every call
@@ -30,11 +32,22 @@ export interface NodeApi {
    */
   propose(command: Command): Promise<ApplyResult>;
 
+  /** proposeAuth replicates a change to users, roles or tokens, like propose. */
+  proposeAuth(command: AuthCommand): Promise<AuthResult>;
+
   /**
-   * read runs `query` against the state machine once a ReadIndex quorum round
-   * confirms leadership and the read index is applied: a linearizable read.
+   * appliedAuth is the auth state as applied on this node now (no quorum
+   * round): for checks that must be cheap per message, such as re-checking a
+   * KeepAlive stream's token. Calls are checked through read() instead.
    */
-  read<T>(query: (sm: LockStateMachine) => T): Promise<T>;
+  appliedAuth(): AuthState;
+
+  /**
+   * read runs `query` against the state machine (and the auth state) once a
+   * ReadIndex quorum round confirms leadership and the read index is applied:
+   * a linearizable read.
+   */
+  read<T>(query: (sm: LockStateMachine, auth: AuthState) => T): Promise<T>;
 
   /**
    * keepAlive renews a lease on the leader and resolves only after a quorum
@@ -43,6 +56,9 @@ export interface NodeApi {
    * expiring): the client must treat it as lost.
    */
   keepAlive(leaseId: number): Promise<number>;
+
+  /** leaseOwner is the owner of a lease as applied on this node ('' when ownerless), or null when there is no such lease. */
+  leaseOwner(leaseId: number): string | null;
 
   /** remainingMs is the leader's view of the time left on a lease (null when unknown). */
   remainingMs(leaseId: number): number | null;

@@ -5,7 +5,11 @@ import type { Command } from '../lock/commands.js';
 import { LeaseClock } from '../lock/leaseClock.js';
 import type { LockLimits } from '../lock/limits.js';
 import type { ApplyResult } from '../lock/results.js';
-import { LockStateMachine } from '../lock/stateMachine.js';
+import type { LockStateMachine } from '../lock/stateMachine.js';
+import { encodeAuthCommand } from '../auth/authCodec.js';
+import type { AuthCommand, AuthResult } from '../auth/authCommands.js';
+import type { AuthState } from '../auth/authState.js';
+import { ReplicatedState, type Applied } from './replicatedState.js';
 import { defaultRaftConfig } from '../raft/config.js';
 import { SeededRng } from '../raft/prng.js';
 import { Raft } from '../raft/raft.js';
@@ -51,7 +55,7 @@ export interface RaftNodeOptions {
 
 interface PendingProposal {
   readonly term: number;
-  readonly resolve: (r: ApplyResult) => void;
+  readonly resolve: (r: Applied) => void;
   readonly reject: (e: Error) => void;
 }
 
@@ -104,7 +108,7 @@ export class RaftNode implements NodeApi {
   private readonly limits: LockLimits;
 
   private raft: Raft | null = null;
-  private sm: LockStateMachine;
+  private state: ReplicatedState;
   private readonly clock = new LeaseClock();
   private leaderTerm = 0;
 
@@ -135,7 +139,12 @@ export class RaftNode implements NodeApi {
     this.now = opts.nowMs ?? (() => performance.now());
     this.onFatal = opts.onFatal;
     this.limits = opts.config.limits;
-    this.sm = new LockStateMachine(this.limits);
+    this.state = ReplicatedState.empty(this.limits, this.cfg.auth.limits);
+  }
+
+  /** sm: the lock state machine as applied on this node. */
+  private get sm(): LockStateMachine {
+    return this.state.lock;
   }
 
   /** start opens storage, rebuilds the core and the state machine, and starts ticking. */
@@ -293,24 +302,46 @@ export class RaftNode implements NodeApi {
   }
 
   propose(command: Command): Promise<ApplyResult> {
+    return this.proposeBytes(encodeCommand(command)).then((a) => {
+      if (a.kind !== 'lock') throw new Error(`internal error: a lock command applied as ${a.kind}`);
+      return a.applied;
+    });
+  }
+
+  proposeAuth(command: AuthCommand): Promise<AuthResult> {
+    return this.proposeBytes(encodeAuthCommand(command)).then((a) => {
+      if (a.kind !== 'auth') throw new Error(`internal error: an auth command applied as ${a.kind}`);
+      return a.result;
+    });
+  }
+
+  appliedAuth(): AuthState {
+    return this.state.auth;
+  }
+
+  leaseOwner(leaseId: number): string | null {
+    return this.state.lock.leaseOwner(leaseId);
+  }
+
+  private proposeBytes(data: Uint8Array): Promise<Applied> {
     if (this.stopped) return Promise.reject(new NodeStoppedError());
     const raft = this.core();
     if (raft.currentRole !== 'leader') return Promise.reject(this.notLeader());
     if (this.proposals.size >= MAX_PENDING_PROPOSALS) {
       return Promise.reject(new ProposalRefusedError(`too many requests in flight (${MAX_PENDING_PROPOSALS}); retry with backoff`));
     }
-    const r = raft.propose(encodeCommand(command));
+    const r = raft.propose(data);
     if (!r.ok) {
       if (r.reason === 'not-leader' || r.reason === 'transferring') return Promise.reject(this.notLeader());
       return Promise.reject(new ProposalRefusedError(`the leader refused the request (${r.reason}); retry with backoff`));
     }
     this.schedule();
-    return new Promise<ApplyResult>((resolve, reject) => {
+    return new Promise<Applied>((resolve, reject) => {
       this.proposals.set(r.index, { term: r.term, resolve, reject });
     });
   }
 
-  read<T>(query: (sm: LockStateMachine) => T): Promise<T> {
+  read<T>(query: (sm: LockStateMachine, auth: AuthState) => T): Promise<T> {
     if (this.stopped) return Promise.reject(new NodeStoppedError());
     const raft = this.core();
     if (raft.currentRole !== 'leader') return Promise.reject(this.notLeader());
@@ -320,7 +351,7 @@ export class RaftNode implements NodeApi {
     return new Promise<T>((resolve, reject) => {
       const run = (): void => {
         try {
-          resolve(query(this.sm));
+          resolve(query(this.state.lock, this.state.auth));
         } catch (err) {
           reject(err as Error);
         }
@@ -330,12 +361,13 @@ export class RaftNode implements NodeApi {
   }
 
   snapshot(): Promise<NodeSnapshot> {
-    return this.read((sm) => {
-      const index = sm.lastAppliedIndex;
+    return this.read(() => {
+      const index = this.state.lastAppliedIndex;
       const term = this.core().termAt(index);
       // Invariant: the applied index is in the log, or is the index of the snapshot it was compacted into.
       if (term === undefined) throw new Error(`invariant: no term known for the applied index ${index}`);
-      return { clusterId: this.cfg.clusterId, index, term, data: sm.snapshot() };
+      // The whole replicated state: locks and leases, and users, roles and token hashes when auth has any.
+      return { clusterId: this.cfg.clusterId, index, term, data: this.state.snapshot() };
     });
   }
 
@@ -524,18 +556,19 @@ export class RaftNode implements NodeApi {
   }
 
   private applyEntry(entry: Entry): void {
-    let result: ApplyResult | null = null;
+    let result: Applied | null = null;
     if (entry.type === 'config') {
-      // Membership changes belong to the Raft core; the lock state machine only moves its applied index.
-      this.sm.applyNoop(entry.index);
+      // Membership changes belong to the Raft core; the replicated state only moves its applied index.
+      this.state.applyNoop(entry.index);
       this.applyConfChange(entry);
       return;
     }
     if (entry.type === 'empty') {
-      this.sm.applyNoop(entry.index);
+      this.state.applyNoop(entry.index);
     } else {
-      result = this.sm.apply({ index: entry.index, term: entry.term, data: entry.data });
-      this.followApplyResult(result);
+      result = this.state.apply({ index: entry.index, term: entry.term, data: entry.data });
+      if (result.kind === 'lock') this.followApplyResult(result.applied);
+      else this.log.info({ index: entry.index, ok: result.result.ok, change: result.result.message }, 'auth change applied');
     }
     const pending = this.proposals.get(entry.index);
     if (pending === undefined) return;
@@ -642,7 +675,7 @@ export class RaftNode implements NodeApi {
   private async maybeSnapshot(raft: Raft): Promise<void> {
     const applied = raft.appliedIndex;
     if (applied - this.lastSnapshotIndex < this.cfg.snapshot.everyEntries) return;
-    const compacted = raft.compact(applied, this.sm.snapshot(), this.cfg.snapshot.trailingEntries);
+    const compacted = raft.compact(applied, this.state.snapshot(), this.cfg.snapshot.trailingEntries);
     if (compacted === null) return;
     await this.storage.saveSnapshot(compacted.snapshot, compacted.firstIndex);
     this.lastSnapshotIndex = applied;
@@ -650,7 +683,7 @@ export class RaftNode implements NodeApi {
   }
 
   private restoreStateMachine(data: Uint8Array): void {
-    this.sm = LockStateMachine.restore(data, this.limits);
+    this.state = ReplicatedState.restore(data, this.limits, this.cfg.auth.limits);
     this.clock.deactivate();
     this.clock.reset(this.sm.listLeases());
   }

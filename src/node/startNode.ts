@@ -68,9 +68,17 @@ export async function startNode(config: ClusterConfig, id: string, onFatal: (err
     clientCredentials: tls.forwardChannel,
     leaderWaitMs,
     waitReattachGraceMs,
+    auth: {
+      enabled: config.auth.enabled,
+      clusterId: config.clusterId,
+      rootTokenHash: config.auth.rootTokenSha256 === null ? null : Buffer.from(config.auth.rootTokenSha256, 'hex'),
+    },
   });
   await server.listen(self.clientAddress);
-  const security = { clientTls: self.tls?.client != null, peerTls: self.tls?.peer != null };
+  const security = { clientTls: self.tls?.client != null, peerTls: self.tls?.peer != null, auth: config.auth.enabled };
+  if (config.auth.enabled && self.tls?.client == null) {
+    logger.warn({ security: 'plaintext' }, 'SECURITY WARNING: auth is enabled but client traffic is plaintext: bearer tokens cross the network readable; configure nodes[].tls.client');
+  }
   logger.info({ client: self.clientAddress, peer: self.peerAddress, dataDir: self.dataDir, ...security }, 'raftlock node serving');
   const running = node;
   return {

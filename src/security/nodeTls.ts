@@ -56,7 +56,9 @@ export function buildNodeTls(config: ClusterConfig, self: NodeSpec): NodeTlsSetu
     setup.authenticatePeer = (auth) => authenticatePeer(auth, config.clusterId);
   }
   if (client !== null && clientPaths !== null) {
-    setup.clientServer = new ReloadableServerCredentials(client, { requestCert: clientPaths.requireClientCert, rejectUnauthorized: clientPaths.requireClientCert });
+    // With auth on, a certificate is asked for (not required): it is one of the ways a user authenticates.
+    const requestCert = clientPaths.requireClientCert || config.auth.enabled;
+    setup.clientServer = new ReloadableServerCredentials(client, { requestCert, rejectUnauthorized: clientPaths.requireClientCert });
     setup.forwardChannel = channelCredentials(client);
   }
   return setup;

@@ -28,7 +28,7 @@ export const API_PROTO_LOADER_OPTIONS: Options = Object.freeze({
 /** API_PACKAGE is the proto package of the public API. */
 export const API_PACKAGE = 'raftlock.v1';
 
-export type ApiServiceName = 'Lease' | 'Lock' | 'Cluster' | 'Maintenance' | 'Members';
+export type ApiServiceName = 'Lease' | 'Lock' | 'Cluster' | 'Maintenance' | 'Members' | 'Auth';
 
 /** Long is a 64-bit integer as proto-loader decodes it (`longs: String`); a number is accepted when encoding. */
 export type Long = string;
@@ -92,6 +92,21 @@ export interface SnapshotChunk {
   readonly crc32: number;
   readonly data: Uint8Array;
 }
+export type WirePermission = 'PERMISSION_UNSPECIFIED' | 'PERMISSION_READ' | 'PERMISSION_LOCK' | 'PERMISSION_ADMIN' | number;
+export interface WhoAmIResponse { readonly user: string; readonly via: string; readonly clusterAdmin: boolean; readonly authEnabled: boolean }
+export interface UserRequest { readonly user: string }
+export interface RoleRequest { readonly role: string }
+export interface UserRoleRequest { readonly user: string; readonly role: string }
+export interface RolePermissionRequest { readonly role: string; readonly permission: WirePermission; readonly prefix: string }
+export interface TokenIssueRequest { readonly user: string }
+export interface TokenIssueResponse { readonly tokenId: string; readonly token: string; readonly user: string }
+export interface TokenRevokeRequest { readonly tokenId: string }
+export interface AuthChangeResponse { readonly message: string }
+export interface AuthListResponse {
+  readonly users: ReadonlyArray<{ readonly user: string; readonly roles: readonly string[] }>;
+  readonly roles: ReadonlyArray<{ readonly role: string; readonly grants: ReadonlyArray<{ readonly permission: WirePermission; readonly prefix: string }> }>;
+  readonly tokens: ReadonlyArray<{ readonly tokenId: string; readonly user: string }>;
+}
 
 export interface ApiServices {
   readonly Lease: grpc.ServiceDefinition;
@@ -99,6 +114,7 @@ export interface ApiServices {
   readonly Cluster: grpc.ServiceDefinition;
   readonly Maintenance: grpc.ServiceDefinition;
   readonly Members: grpc.ServiceDefinition;
+  readonly Auth: grpc.ServiceDefinition;
 }
 
 const METHODS: Record<ApiServiceName, readonly string[]> = {
@@ -107,6 +123,7 @@ const METHODS: Record<ApiServiceName, readonly string[]> = {
   Cluster: ['Status'],
   Maintenance: ['Snapshot'],
   Members: ['List', 'Add', 'Promote', 'Remove', 'TransferLeader'],
+  Auth: ['WhoAmI', 'UserAdd', 'UserRemove', 'UserGrantRole', 'UserRevokeRole', 'RoleAdd', 'RoleRemove', 'RoleGrant', 'RoleRevoke', 'TokenIssue', 'TokenRevoke', 'List'],
 };
 
 let cached: ApiServices | null = null;
@@ -123,7 +140,7 @@ export function apiServices(): ApiServices {
       }
       return service as grpc.ServiceDefinition;
     };
-    cached = Object.freeze({ Lease: load('Lease'), Lock: load('Lock'), Cluster: load('Cluster'), Maintenance: load('Maintenance'), Members: load('Members') });
+    cached = Object.freeze({ Lease: load('Lease'), Lock: load('Lock'), Cluster: load('Cluster'), Maintenance: load('Maintenance'), Members: load('Members'), Auth: load('Auth') });
   }
   return cached;
 }

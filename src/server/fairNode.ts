@@ -2,6 +2,7 @@ import type { LockStateMachine } from '../lock/stateMachine.js';
 import type { Command } from '../lock/commands.js';
 import type { ApplyResult } from '../lock/results.js';
 import type { NodeApi } from '../node/nodeApi.js';
+import type { AuthState } from '../auth/authState.js';
 import type { Admission } from './admission.js';
 import { INTERNAL_CALLER } from './fairQueue.js';
 
@@ -25,7 +26,10 @@ export function fairNode(node: NodeApi, admission: Admission): NodeApi {
     isLeader: () => node.isLeader(),
     awaitLeader: (notId, maxWaitMs) => node.awaitLeader(notId, maxWaitMs),
     propose: (command: Command): Promise<ApplyResult> => queued(() => node.propose(command)),
-    read: <T>(query: (sm: LockStateMachine) => T): Promise<T> => queued(() => node.read(query)),
+    proposeAuth: (command) => queued(() => node.proposeAuth(command)),
+    appliedAuth: () => node.appliedAuth(),
+    leaseOwner: (leaseId) => node.leaseOwner(leaseId),
+    read: <T>(query: (sm: LockStateMachine, auth: AuthState) => T): Promise<T> => queued(() => node.read(query)),
     keepAlive: (leaseId) => node.keepAlive(leaseId),
     remainingMs: (leaseId) => node.remainingMs(leaseId),
     waitForGrant: (name, leaseId, signal) => node.waitForGrant(name, leaseId, signal),

@@ -39,7 +39,7 @@ export class Forwarder {
    * A failure keeps the leader's code, message and raftlock metadata; an
    * UNAVAILABLE without a leader hint gets `leader`'s, so the caller can go there itself.
    */
-  unary<Req, Res>(service: ApiServiceName, method: string, request: Req, call: ServerCall, leader: LeaderHint, extraMs = 0): Promise<Res> {
+  unary<Req, Res>(service: ApiServiceName, method: string, request: Req, call: ServerCall, leader: LeaderHint, extraMs = 0, credentials?: grpc.Metadata): Promise<Res> {
     const definition = methodOf<Req, Res>(service, method);
     const client = this.clientFor(leader);
     return new Promise<Res>((resolve, reject) => {
@@ -48,7 +48,7 @@ export class Forwarder {
         definition.requestSerialize,
         definition.responseDeserialize,
         request,
-        forwardedMetadata(call),
+        forwardedMetadata(call, credentials),
         { parent: call, propagate_flags: grpc.propagate.DEADLINE | grpc.propagate.CANCELLATION, deadline: Date.now() + this.options.timeoutMs + extraMs },
         (err, response) => {
           if (err !== null && neverSent(err)) reject(new LeaderUnreachableError(relayError(err, leader), leader));
@@ -66,10 +66,17 @@ export class Forwarder {
    * `admit` is asked before each message is passed on; a refusal ends the
    * stream with it (the entry member's per-caller rate limits).
    */
-  stream<Req, Res>(service: ApiServiceName, method: string, down: grpc.ServerDuplexStream<Req, Res>, leader: LeaderHint, admit: () => ApiError | null = () => null): void {
+  stream<Req, Res>(
+    service: ApiServiceName,
+    method: string,
+    down: grpc.ServerDuplexStream<Req, Res>,
+    leader: LeaderHint,
+    credentials?: grpc.Metadata,
+    admit: () => ApiError | null = () => null,
+  ): void {
     const definition = methodOf<Req, Res>(service, method);
     const client = this.clientFor(leader);
-    const up = client.makeBidiStreamRequest<Req, Res>(definition.path, definition.requestSerialize, definition.responseDeserialize, forwardedMetadata(down), {
+    const up = client.makeBidiStreamRequest<Req, Res>(definition.path, definition.requestSerialize, definition.responseDeserialize, forwardedMetadata(down, credentials), {
       parent: down,
       propagate_flags: grpc.propagate.DEADLINE | grpc.propagate.CANCELLATION,
     });
@@ -118,10 +125,10 @@ export class Forwarder {
    * the leader and relays its messages in order, with backpressure; the
    * leader's status ends the caller's stream. Capped at timeoutMs like unary.
    */
-  serverStream<Req, Res>(service: ApiServiceName, method: string, request: Req, down: grpc.ServerWritableStream<Req, Res>, leader: LeaderHint): void {
+  serverStream<Req, Res>(service: ApiServiceName, method: string, request: Req, down: grpc.ServerWritableStream<Req, Res>, leader: LeaderHint, credentials?: grpc.Metadata): void {
     const definition = methodOf<Req, Res>(service, method);
     const client = this.clientFor(leader);
-    const up = client.makeServerStreamRequest<Req, Res>(definition.path, definition.requestSerialize, definition.responseDeserialize, request, forwardedMetadata(down), {
+    const up = client.makeServerStreamRequest<Req, Res>(definition.path, definition.requestSerialize, definition.responseDeserialize, request, forwardedMetadata(down, credentials), {
       parent: down,
       propagate_flags: grpc.propagate.DEADLINE | grpc.propagate.CANCELLATION,
       deadline: Date.now() + this.options.timeoutMs,
@@ -193,9 +200,13 @@ function neverSent(err: grpc.ServiceError): boolean {
   return err.code === grpc.status.UNAVAILABLE && err.details.startsWith('No connection established');
 }
 
-/** forwardedMetadata marks a forwarded call and names its original caller, so the leader queues it fairly under that caller. */
-function forwardedMetadata(call: ServerCall): grpc.Metadata {
-  const md = new grpc.Metadata();
+/**
+ * forwardedMetadata marks a relayed call, carries the caller's credentials
+ * (callerIdentity.forwardingMetadata) and names its original caller, so the
+ * leader queues it fairly under that caller.
+ */
+function forwardedMetadata(call: ServerCall, credentials?: grpc.Metadata): grpc.Metadata {
+  const md = credentials?.clone() ?? new grpc.Metadata();
   md.set(METADATA.forwarded, '1');
   md.set(METADATA.caller, callerKey(call));
   return md;

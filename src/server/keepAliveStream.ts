@@ -3,6 +3,8 @@ import type { ApiError } from './apiError.js';
 import type { KeepAliveRequest, KeepAliveResponse } from './apiProto.js';
 import { callerKey } from './callerKey.js';
 import { forwardedFor, toStatus, type ServerContext } from './rpc.js';
+import { authenticate, type Caller } from './callerIdentity.js';
+import { leaseNotOwned, mayUseLease } from './access.js';
 import { validateLeaseId } from './validation.js';
 
 /**
@@ -28,12 +30,18 @@ import { validateLeaseId } from './validation.js';
  * Ends: OK after the client half-closes and every reply is flushed;
  * INVALID_ARGUMENT on a malformed lease id; RESOURCE_EXHAUSTED over the rate; UNAVAILABLE with leader metadata
  * when this node stops leading (or stops) — the client reconnects.
+ *
+ * With auth on, `caller` was authenticated when the stream opened; every
+ * request is checked again against the applied auth state (a token revoked
+ * meanwhile ends the stream with UNAUTHENTICATED) and against the lease's
+ * owner (someone else's lease ends it with PERMISSION_DENIED, unrenewed).
  */
-export function serveKeepAlive(ctx: ServerContext, call: grpc.ServerDuplexStream<KeepAliveRequest, KeepAliveResponse>): void {
+export function serveKeepAlive(ctx: ServerContext, call: grpc.ServerDuplexStream<KeepAliveRequest, KeepAliveResponse>, caller: Caller): void {
+  if (call.cancelled) return;
   const max = ctx.maxKeepAlivesInFlight;
   // A stream a member forwards was charged where it entered (leaseService.ts).
   const charged = forwardedFor(ctx, call) === null;
-  const caller = callerKey(call);
+  const rateKey = callerKey(call);
   let inFlight = 0;
   let paused = false;
   let halfClosed = false;
@@ -75,11 +83,12 @@ export function serveKeepAlive(ctx: ServerContext, call: grpc.ServerDuplexStream
     let leaseId: number;
     try {
       leaseId = validateLeaseId(req.leaseId);
+      checkAccess(ctx, call, caller, leaseId);
     } catch (err) {
       finish(toStatus(ctx, err, 'KeepAlive'));
       return;
     }
-    const overRate = charged ? ctx.admission.admitKeepAlive(caller) : null;
+    const overRate = charged ? ctx.admission.admitKeepAlive(rateKey) : null;
     if (overRate !== null) {
       finish(overRate);
       return;
@@ -100,4 +109,12 @@ export function serveKeepAlive(ctx: ServerContext, call: grpc.ServerDuplexStream
   });
   // The 'error' this code emits to send a status is handled by grpc-js; nothing else to do here.
   call.on('error', () => undefined);
+}
+
+/** checkAccess re-authenticates the stream's caller and checks it may renew `leaseId` (an unknown lease is left to keepAlive: ttl 0). */
+function checkAccess(ctx: ServerContext, call: grpc.ServerDuplexStream<KeepAliveRequest, KeepAliveResponse>, caller: Caller, leaseId: number): void {
+  if (caller.kind === 'anonymous') return;
+  authenticate(call, ctx.node.appliedAuth(), ctx.auth);
+  const owner = ctx.node.leaseOwner(leaseId);
+  if (owner !== null && !mayUseLease(ctx, caller, owner)) throw leaseNotOwned(leaseId);
 }

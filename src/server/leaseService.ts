@@ -17,7 +17,9 @@ import type {
 } from './apiProto.js';
 import { callerKey } from './callerKey.js';
 import { serveKeepAlive } from './keepAliveStream.js';
-import { route, toStatus, unary, type ServerContext } from './rpc.js';
+import { callerAtLeader, route, toStatus, unary, type ServerContext } from './rpc.js';
+import { grantOwner, isClusterAdmin, leaseNotOwned, mayUseLease, ownerFor } from './access.js';
+import { ANONYMOUS, forwardingMetadata, type Caller } from './callerIdentity.js';
 import { statusForResult } from './statusMapping.js';
 import { validateGrant, validateLeaseId, type ValidGrant } from './validation.js';
 
@@ -31,22 +33,23 @@ export const GRANT_ID_ATTEMPTS = 8;
 
 export function leaseHandlers(ctx: ServerContext): grpc.UntypedServiceImplementation {
   return {
-    Grant: unary<GrantRequest, GrantResponse, ValidGrant>(ctx, 'Lease', 'Grant', (req) => validateGrant(req, ctx.limits), (v) => grant(ctx, v)),
+    Grant: unary<GrantRequest, GrantResponse, ValidGrant>(ctx, 'Lease', 'Grant', (req) => validateGrant(req, ctx.limits), (v, _call, caller) => grant(ctx, v, caller)),
     KeepAlive: keepAlive(ctx),
-    Revoke: unary<RevokeRequest, RevokeResponse, number>(ctx, 'Lease', 'Revoke', (req) => validateLeaseId(req.leaseId), (id) => revoke(ctx, id)),
-    TimeToLive: unary<TimeToLiveRequest, TimeToLiveResponse, number>(ctx, 'Lease', 'TimeToLive', (req) => validateLeaseId(req.leaseId), (id) => timeToLive(ctx, id)),
-    List: unary<ListLeasesRequest, ListLeasesResponse, null>(ctx, 'Lease', 'List', () => null, () => list(ctx)),
+    Revoke: unary<RevokeRequest, RevokeResponse, number>(ctx, 'Lease', 'Revoke', (req) => validateLeaseId(req.leaseId), (id, _call, caller) => revoke(ctx, id, caller)),
+    TimeToLive: unary<TimeToLiveRequest, TimeToLiveResponse, number>(ctx, 'Lease', 'TimeToLive', (req) => validateLeaseId(req.leaseId), (id, _call, caller) => timeToLive(ctx, id, caller)),
+    List: unary<ListLeasesRequest, ListLeasesResponse, null>(ctx, 'Lease', 'List', () => null, (_v, _call, caller) => list(ctx, caller)),
   };
 }
 
-async function grant(ctx: ServerContext, v: ValidGrant): Promise<GrantResponse> {
+async function grant(ctx: ServerContext, v: ValidGrant, caller: Caller): Promise<GrantResponse> {
+  const owner = grantOwner(caller);
   if (v.leaseId !== null) {
-    const applied = await ctx.node.propose({ type: 'grant-lease', leaseId: v.leaseId, ttlMs: v.ttlMs, idempotent: true });
+    const applied = await ctx.node.propose({ type: 'grant-lease', leaseId: v.leaseId, ttlMs: v.ttlMs, idempotent: true, ...owner });
     return granted(applied.result);
   }
   let last: CommandResult | null = null;
   for (let attempt = 0; attempt < GRANT_ID_ATTEMPTS; attempt++) {
-    const applied = await ctx.node.propose({ type: 'grant-lease', leaseId: randomLeaseId(), ttlMs: v.ttlMs, idempotent: false });
+    const applied = await ctx.node.propose({ type: 'grant-lease', leaseId: randomLeaseId(), ttlMs: v.ttlMs, idempotent: false, ...owner });
     if (applied.result.kind !== 'lease-id-taken') return granted(applied.result);
     last = applied.result;
   }
@@ -67,23 +70,26 @@ export function randomLeaseId(): number {
   }
 }
 
-async function revoke(ctx: ServerContext, leaseId: number): Promise<RevokeResponse> {
-  const applied = await ctx.node.propose({ type: 'revoke-lease', leaseId });
+async function revoke(ctx: ServerContext, leaseId: number, caller: Caller): Promise<RevokeResponse> {
+  const applied = await ctx.node.propose({ type: 'revoke-lease', leaseId, ...ownerFor(ctx, caller) });
   const result = applied.result;
   if (result.kind !== 'lease-revoked') throw statusForResult(result);
   return { locksReleased: result.locksReleased };
 }
 
-async function timeToLive(ctx: ServerContext, leaseId: number): Promise<TimeToLiveResponse> {
+async function timeToLive(ctx: ServerContext, leaseId: number, caller: Caller): Promise<TimeToLiveResponse> {
   const info = await ctx.node.read((sm) => sm.getLease(leaseId));
   if (info === null) throw statusForResult({ kind: 'lease-not-found', leaseId });
+  if (!mayUseLease(ctx, caller, info.owner)) throw leaseNotOwned(leaseId);
   // null: the leader's lease clock is not running yet (a new leader restarts every lease at its full TTL).
   const remaining = Math.min(ctx.node.remainingMs(leaseId) ?? info.ttlMs, info.ttlMs);
   return { leaseId: String(leaseId), ttlMs: String(info.ttlMs), remainingMs: String(Math.max(0, Math.round(remaining))), locks: info.locksHeld };
 }
 
-async function list(ctx: ServerContext): Promise<ListLeasesResponse> {
-  const leases = await ctx.node.read((sm) => sm.listLeases());
+/** list: every lease for a cluster admin (or with auth off), otherwise the caller's own. */
+async function list(ctx: ServerContext, caller: Caller): Promise<ListLeasesResponse> {
+  const all = await ctx.node.read((sm) => sm.listLeases());
+  const leases = isClusterAdmin(ctx, caller) ? all : all.filter((l) => caller.kind === 'user' && l.owner === caller.user);
   return { leases: leases.map((l) => ({ leaseId: String(l.leaseId), ttlMs: String(l.ttlMs) })) };
 }
 
@@ -92,11 +98,17 @@ function keepAlive(ctx: ServerContext): grpc.handleBidiStreamingCall<KeepAliveRe
   return (call) => {
     try {
       const where = route(ctx, call);
-      if (where.kind === 'local') serveKeepAlive(ctx, call);
-      else {
+      if (where.kind === 'local' && !ctx.auth.enabled) {
+        serveKeepAlive(ctx, call, ANONYMOUS);
+      } else if (where.kind === 'local') {
+        callerAtLeader(ctx, call).then(
+          (caller) => serveKeepAlive(ctx, call, caller),
+          (err: unknown) => call.emit('error', toStatus(ctx, err, 'KeepAlive').toStatus()),
+        );
+      } else {
         // The rate is charged here, where the caller entered; the leader does not charge this member's forwarded stream again.
-        const caller = callerKey(call);
-        ctx.forwarder.stream('Lease', 'KeepAlive', call, where.leader, () => ctx.admission.admitKeepAlive(caller));
+        const rateKey = callerKey(call);
+        ctx.forwarder.stream('Lease', 'KeepAlive', call, where.leader, forwardingMetadata(call, ctx.auth), () => ctx.admission.admitKeepAlive(rateKey));
       }
     } catch (err) {
       call.emit('error', toStatus(ctx, err, 'KeepAlive').toStatus());

@@ -12,6 +12,8 @@ import type {
   WireMode,
 } from './apiProto.js';
 import { unary, type ServerCall, type ServerContext } from './rpc.js';
+import { leaseNotOwned, ownerFor, requirePermission } from './access.js';
+import type { Caller } from './callerIdentity.js';
 import type { Expiring } from './waitAttachments.js';
 import { statusForResult } from './statusMapping.js';
 import { MAX_WAIT_MS, validateAcquire, validateGetLock, validateRelease, type ValidAcquire, type ValidRelease } from './validation.js';
@@ -55,11 +57,17 @@ export function lockHandlers(ctx: ServerContext): grpc.UntypedServiceImplementat
       'Lock',
       'Acquire',
       (req) => validateAcquire(req, ctx.limits),
-      (v, call) => acquire(ctx, v, call),
+      (v, call, caller) => {
+        requirePermission(ctx, caller, 'lock', v.name);
+        return acquire(ctx, v, call, ownerFor(ctx, caller));
+      },
       (v) => v.waitMs,
     ),
-    Release: unary<ReleaseRequest, ReleaseResponse, ValidRelease>(ctx, 'Lock', 'Release', (req) => validateRelease(req, ctx.limits), (v) => release(ctx, v)),
-    Get: unary<GetLockRequest, GetLockResponse, string>(ctx, 'Lock', 'Get', (req) => validateGetLock(req, ctx.limits), (name) => get(ctx, name)),
+    Release: unary<ReleaseRequest, ReleaseResponse, ValidRelease>(ctx, 'Lock', 'Release', (req) => validateRelease(req, ctx.limits), (v, _call, caller) => release(ctx, v, caller)),
+    Get: unary<GetLockRequest, GetLockResponse, string>(ctx, 'Lock', 'Get', (req) => validateGetLock(req, ctx.limits), (name, _call, caller) => {
+      requirePermission(ctx, caller, 'read', name);
+      return get(ctx, name);
+    }),
   };
 }
 
@@ -77,15 +85,21 @@ type WaitOutcome =
   | { readonly kind: 'timeout' }
   | { readonly kind: 'cancelled' };
 
-async function acquire(ctx: ServerContext, v: ValidAcquire, call: grpc.ServerUnaryCall<AcquireRequest, AcquireResponse>): Promise<AcquireResponse> {
-  if (v.waitMs === 0) return tryOnce(ctx, v);
+/** Owner: the owner an Acquire carries (access.ownerFor): the state machine refuses someone else's lease. */
+type Owner = { owner?: string };
+
+async function acquire(ctx: ServerContext, v: ValidAcquire, call: grpc.ServerUnaryCall<AcquireRequest, AcquireResponse>, owner: Owner): Promise<AcquireResponse> {
+  // Before attaching: a call on someone else's lease must not take over (and so keep) that lease's held wait.
+  const leaseOwner = ctx.node.leaseOwner(v.leaseId);
+  if (owner.owner !== undefined && leaseOwner !== null && leaseOwner !== owner.owner) throw leaseNotOwned(v.leaseId);
+  if (v.waitMs === 0) return tryOnce(ctx, v, owner);
   const deadline = performance.now() + v.waitMs;
   // Attach before proposing: a wait held after an earlier cancelled call is taken over, never withdrawn under this one.
   ctx.waits.attach(v.name, v.leaseId);
   let outcome: WaitOutcome;
   let othersAttached = false;
   try {
-    const applied = await ctx.node.propose({ type: 'acquire', name: v.name, leaseId: v.leaseId, mode: v.mode, wait: true });
+    const applied = await ctx.node.propose({ type: 'acquire', name: v.name, leaseId: v.leaseId, mode: v.mode, wait: true, ...owner });
     const result = applied.result;
     if (result.kind === 'granted') return grantReply(v, result.token, result.existing);
     // A refusal, a failed proposal or a failed wait (leadership lost, lease gone) withdraws nothing, as before.
@@ -111,8 +125,8 @@ async function acquire(ctx: ServerContext, v: ValidAcquire, call: grpc.ServerUna
 }
 
 /** tryOnce: an Acquire with wait_ms 0 grants or refuses; it never queues. */
-async function tryOnce(ctx: ServerContext, v: ValidAcquire): Promise<AcquireResponse> {
-  const applied = await ctx.node.propose({ type: 'acquire', name: v.name, leaseId: v.leaseId, mode: v.mode, wait: false });
+async function tryOnce(ctx: ServerContext, v: ValidAcquire, owner: Owner): Promise<AcquireResponse> {
+  const applied = await ctx.node.propose({ type: 'acquire', name: v.name, leaseId: v.leaseId, mode: v.mode, wait: false, ...owner });
   const result = applied.result;
   if (result.kind === 'granted') return grantReply(v, result.token, result.existing);
   throw statusForResult(result);
@@ -193,8 +207,9 @@ async function withdrawWait(ctx: ServerContext, v: ValidAcquire): Promise<number
   return null;
 }
 
-async function release(ctx: ServerContext, v: ValidRelease): Promise<ReleaseResponse> {
-  const applied = await ctx.node.propose({ type: 'release', name: v.name, leaseId: v.leaseId, token: v.token });
+async function release(ctx: ServerContext, v: ValidRelease, caller: Caller): Promise<ReleaseResponse> {
+  requirePermission(ctx, caller, 'lock', v.name);
+  const applied = await ctx.node.propose({ type: 'release', name: v.name, leaseId: v.leaseId, token: v.token, ...ownerFor(ctx, caller) });
   if (applied.result.kind !== 'released') throw statusForResult(applied.result);
   return {};
 }

@@ -2,7 +2,9 @@ import type * as grpc from '@grpc/grpc-js';
 import { crc32 } from 'node:zlib';
 import type { NodeSnapshot } from '../node/nodeApi.js';
 import type { SnapshotChunk, SnapshotRequest } from './apiProto.js';
-import { routeOrPark, toStatus, type ServerCall, type ServerContext } from './rpc.js';
+import { callerAtLeader, routeOrPark, toStatus, type ServerCall, type ServerContext } from './rpc.js';
+import { requireClusterAdmin } from './access.js';
+import { forwardingMetadata } from './callerIdentity.js';
 
 /**
  * The Maintenance service: operator calls. Snapshot streams the whole lock
@@ -29,9 +31,11 @@ async function serveSnapshot(ctx: ServerContext, call: SnapshotCall): Promise<vo
   // routeOrPark reads only the call's metadata and deadline, which a server stream has like any call.
   const where = await routeOrPark(ctx, call as unknown as ServerCall, null);
   if (where.kind === 'forward') {
-    ctx.forwarder.serverStream<SnapshotRequest, SnapshotChunk>('Maintenance', 'Snapshot', call.request, call, where.leader);
+    ctx.forwarder.serverStream<SnapshotRequest, SnapshotChunk>('Maintenance', 'Snapshot', call.request, call, where.leader, forwardingMetadata(call, ctx.auth));
     return;
   }
+  // The snapshot holds every lease and lock, and the token hashes: only a cluster admin may take it.
+  requireClusterAdmin(ctx, await callerAtLeader(ctx, call as unknown as ServerCall), 'save a snapshot of the cluster');
   const snap = await ctx.node.snapshot();
   ctx.logger.info({ index: snap.index, term: snap.term, bytes: snap.data.length }, 'snapshot requested by an operator: streaming the lock state');
   for (const chunk of snapshotChunks(snap)) {

@@ -12,22 +12,31 @@ import type {
   TransferLeaderResponse,
 } from './apiProto.js';
 import { unary, type ServerContext } from './rpc.js';
+import { requireClusterAdmin } from './access.js';
 
 /**
  * The Members service: membership changes at run time. Every call is served
  * by the leader (followers forward), so List shows the configuration in force
  * with the leader's view of each member's log, and a change is answered once
- * it is committed.
+ * it is committed. With auth on, List needs an authenticated caller and every
+ * change (and a leader transfer) a cluster admin.
  */
 export function membersHandlers(ctx: ServerContext): grpc.UntypedServiceImplementation {
   const change = (method: string, validate: (req: MemberIdRequest) => MembershipChange) =>
-    unary<MemberIdRequest, MemberChangeResponse, MembershipChange>(ctx, 'Members', method, validate, (c) => applyChange(ctx, c));
+    unary<MemberIdRequest, MemberChangeResponse, MembershipChange>(ctx, 'Members', method, validate, (c, _call, caller) => {
+      requireClusterAdmin(ctx, caller, 'change the membership');
+      return applyChange(ctx, c);
+    });
   return {
     List: unary<ListMembersRequest, ListMembersResponse, null>(ctx, 'Members', 'List', () => null, () => Promise.resolve(list(ctx))),
-    Add: unary<AddMemberRequest, MemberChangeResponse, MembershipChange>(ctx, 'Members', 'Add', validateAdd, (c) => applyChange(ctx, c)),
+    Add: unary<AddMemberRequest, MemberChangeResponse, MembershipChange>(ctx, 'Members', 'Add', validateAdd, (c, _call, caller) => {
+      requireClusterAdmin(ctx, caller, 'change the membership');
+      return applyChange(ctx, c);
+    }),
     Promote: change('Promote', (req) => ({ type: 'promote', node: validateId(req.id) })),
     Remove: change('Remove', (req) => ({ type: 'remove', node: validateId(req.id) })),
-    TransferLeader: unary<MemberIdRequest, TransferLeaderResponse, string>(ctx, 'Members', 'TransferLeader', (req) => validateId(req.id), async (to) => {
+    TransferLeader: unary<MemberIdRequest, TransferLeaderResponse, string>(ctx, 'Members', 'TransferLeader', (req) => validateId(req.id), async (to, _call, caller) => {
+      requireClusterAdmin(ctx, caller, 'move the leadership');
       await refusalsAsStatus(() => ctx.node.transferLeadership(to));
       return { leader: to };
     }),

@@ -8,9 +8,9 @@ import type { ApiServiceName } from './apiProto.js';
 import { LeaderUnreachableError, type Forwarder } from './forwarder.js';
 import type { WaitAttachments } from './waitAttachments.js';
 import type { Admission } from './admission.js';
-import type { MemberIds } from './callerKey.js';
-import { callerKey, certificateKind } from './callerKey.js';
+import { callerKey, certificateKind, type MemberIds } from './callerKey.js';
 import { METADATA, statusForError, unavailable, type LeaderHint } from './statusMapping.js';
+import { ANONYMOUS, authenticate, forwardingMetadata, type AuthSettings, type Caller } from './callerIdentity.js';
 
 /**
  * rpc holds what every service handler shares: the server context, leader
@@ -36,6 +36,19 @@ export interface ServerContext {
   readonly admission: Admission;
   /** memberIds: the cluster's node ids as of now (members change at run time), to tell a forwarding member from a client. */
   readonly memberIds: MemberIds;
+  /** auth: whether callers must authenticate, and how (callerIdentity.ts). */
+  readonly auth: AuthSettings;
+}
+
+/**
+ * callerAtLeader authenticates a call served here on the leader, after a
+ * ReadIndex round: the auth state it checks against holds every change
+ * committed before the call arrived, so a token revoked through any member is
+ * refused on the next call, even by a leader elected a moment ago.
+ */
+export async function callerAtLeader(ctx: ServerContext, call: ServerCall): Promise<Caller> {
+  if (!ctx.auth.enabled) return ANONYMOUS;
+  return ctx.node.read((_sm, auth) => authenticate(call, auth, ctx.auth));
 }
 
 /** ServerCall is any incoming call that can be routed or used as a forwarded call's parent. */
@@ -134,22 +147,24 @@ export function unary<Req, Res, V>(
   service: ApiServiceName,
   method: string,
   validate: (req: Req) => V,
-  local: (valid: V, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
+  local: (valid: V, call: grpc.ServerUnaryCall<Req, Res>, caller: Caller) => Promise<Res>,
   forwardExtraMs: (valid: V) => number = () => 0,
 ): grpc.handleUnaryCall<Req, Res> {
+  const here = async (valid: V, call: grpc.ServerUnaryCall<Req, Res>): Promise<Res> => local(valid, call, await callerAtLeader(ctx, call));
   const run = async (call: grpc.ServerUnaryCall<Req, Res>): Promise<Res> => {
     const valid = validate(call.request);
     let where = await routeOrPark(ctx, call, null);
-    if (where.kind === 'local') return local(valid, call);
+    if (where.kind === 'local') return here(valid, call);
+    const credentials = forwardingMetadata(call, ctx.auth);
     try {
-      return await ctx.forwarder.unary<Req, Res>(service, method, call.request, call, where.leader, forwardExtraMs(valid));
+      return await ctx.forwarder.unary<Req, Res>(service, method, call.request, call, where.leader, forwardExtraMs(valid), credentials);
     } catch (err) {
       if (!(err instanceof LeaderUnreachableError)) throw err;
       // The leader we knew is gone and the call never reached it: wait (bounded) for its successor, once.
       where = await routeOrPark(ctx, call, err.leader.id);
-      if (where.kind === 'local') return local(valid, call);
+      if (where.kind === 'local') return here(valid, call);
       if (where.leader.id === err.leader.id) throw err.status;
-      return ctx.forwarder.unary<Req, Res>(service, method, call.request, call, where.leader, forwardExtraMs(valid));
+      return ctx.forwarder.unary<Req, Res>(service, method, call.request, call, where.leader, forwardExtraMs(valid), credentials);
     }
   };
   return servedBy(ctx, method, run);

@@ -16,6 +16,8 @@ import { maintenanceHandlers } from './maintenanceService.js';
 import { membersHandlers } from './membersService.js';
 import type { ServerContext } from './rpc.js';
 import { WaitAttachments } from './waitAttachments.js';
+import { AUTH_DISABLED, type AuthSettings } from './callerIdentity.js';
+import { authHandlers } from './authService.js';
 
 /**
  * createApiServer builds the client-facing gRPC server of one node: the
@@ -55,6 +57,8 @@ export interface ApiServerOptions {
    * startNode covers the client's retry through a member parked for a leader.
    */
   readonly waitReattachGraceMs?: number;
+  /** auth: client authentication and authorisation; off by default. */
+  readonly auth?: AuthSettings;
 }
 
 export interface ApiServer {
@@ -101,6 +105,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     waits: new WaitAttachments(MAX_HELD_WAITS),
     admission,
     memberIds: { has: (id) => options.node.members().some((m) => m.id === id) },
+    auth: options.auth ?? AUTH_DISABLED,
   };
   const server = new grpc.Server({
     'grpc.max_send_message_length': MAX_SEND_MESSAGE_BYTES,
@@ -113,6 +118,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   server.addService(services.Cluster, clusterHandlers(ctx));
   server.addService(services.Maintenance, maintenanceHandlers(ctx));
   server.addService(services.Members, membersHandlers(ctx));
+  server.addService(services.Auth, authHandlers(ctx));
   const health = new Health(options.node);
   health.addTo(server, options.healthPollMs ?? API_SERVER_DEFAULTS.healthPollMs);
   const credentials = options.credentials ?? grpc.ServerCredentials.createInsecure();

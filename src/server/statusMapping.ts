@@ -26,6 +26,7 @@ import { ApiError } from './apiError.js';
  *   mode-mismatch                      FAILED_PRECONDITION
  *   lease-id-conflict, lease-id-taken  ALREADY_EXISTS
  *   limit-exceeded                     RESOURCE_EXHAUSTED
+ *   lease-not-owned                    PERMISSION_DENIED
  *   invalid-name, invalid-ttl          INVALID_ARGUMENT
  *   NotLeaderError                     UNAVAILABLE          raftlock-leader, raftlock-leader-id
  *   NodeStoppedError                   UNAVAILABLE          raftlock-leader, raftlock-leader-id
@@ -55,6 +56,8 @@ export const METADATA = Object.freeze({
   forwarded: 'raftlock-forwarded',
   /** caller: on a forwarded call, the original caller's key (callerKey.ts), for fair queueing at the leader. */
   caller: 'raftlock-caller',
+  /** forwardedUser: the certificate user a member relays a call for (trusted only from a member's certificate). */
+  forwardedUser: 'raftlock-forwarded-user',
 });
 
 /** MAX_HOLDERS_IN_METADATA keeps the holders header well under gRPC's default 8 KiB metadata limit. */
@@ -96,6 +99,8 @@ export function statusForResult(result: CommandResult): ApiError {
       return new ApiError(grpc.status.ALREADY_EXISTS, message);
     case 'limit-exceeded':
       return new ApiError(grpc.status.RESOURCE_EXHAUSTED, message);
+    case 'lease-not-owned':
+      return new ApiError(grpc.status.PERMISSION_DENIED, message);
     case 'invalid-name':
     case 'invalid-ttl':
       return new ApiError(grpc.status.INVALID_ARGUMENT, message);

@@ -40,6 +40,8 @@ export interface ClientOptions {
   readonly followLeader: boolean;
   /** credentials of every channel (default: plaintext; a TLS cluster needs TLS ones). */
   readonly credentials?: grpc.ChannelCredentials;
+  /** token: a bearer token sent with every call (clusters with auth enabled). */
+  readonly token?: string;
 }
 
 export const DEFAULT_CLIENT_OPTIONS: ClientOptions = Object.freeze({ deadlineMs: 15_000, attemptMs: 4_000, retry: true, followLeader: true });
@@ -98,6 +100,7 @@ function constructors(): Record<ApiServiceName, Ctor> {
       Cluster: grpc.makeGenericClientConstructor(s.Cluster, 'Cluster'),
       Maintenance: grpc.makeGenericClientConstructor(s.Maintenance, 'Maintenance'),
       Members: grpc.makeGenericClientConstructor(s.Members, 'Members'),
+      Auth: grpc.makeGenericClientConstructor(s.Auth, 'Auth'),
     };
   }
   return ctors;
@@ -242,6 +245,7 @@ export class ApiClient {
         Cluster: new k.Cluster(endpoint, creds, { channelOverride }),
         Maintenance: new k.Maintenance(endpoint, creds, { channelOverride }),
         Members: new k.Members(endpoint, creds, { channelOverride }),
+        Auth: new k.Auth(endpoint, creds, { channelOverride }),
       };
       this.channels.set(endpoint, c);
     }
@@ -253,18 +257,25 @@ export class ApiClient {
     const fn = client[method];
     if (fn === undefined) throw new Error(`no method ${service}.${method}`);
     return new Promise<Res>((resolve, reject) => {
-      fn.call(client, request, new grpc.Metadata(), { deadline: Date.now() + attemptMs }, (err, res) => {
+      fn.call(client, request, this.metadata(), { deadline: Date.now() + attemptMs }, (err, res) => {
         if (err !== null) reject(err);
         else resolve(res as Res);
       });
     });
   }
 
+  /** metadata: what every call carries — the bearer token, when one is set. */
+  private metadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    if (this.opts.token !== undefined) md.set('authorization', `Bearer ${this.opts.token}`);
+    return md;
+  }
+
   /** openKeepAlive opens a raw KeepAlive stream at an endpoint. */
   openKeepAlive(endpoint: string): grpc.ClientDuplexStream<object, KeepAliveResponse> {
     const client = this.client(endpoint, 'Lease') as unknown as Record<string, BidiFn>;
     const fn = client.KeepAlive as BidiFn;
-    return fn.call(client, new grpc.Metadata(), {}) as grpc.ClientDuplexStream<object, KeepAliveResponse>;
+    return fn.call(client, this.metadata(), {}) as grpc.ClientDuplexStream<object, KeepAliveResponse>;
   }
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -55,7 +56,12 @@ export interface ClusterOptions {
    * clients (requireClientCert: clients must present a certificate too).
    * The harness's own clients then talk TLS with the "client" certificate.
    */
-  readonly tls?: { readonly requireClientCert?: boolean };
+  readonly tls?: { readonly requireClientCert?: boolean; readonly users?: readonly string[] };
+  /**
+   * auth: enable authentication with this bootstrap root token (its SHA-256
+   * goes into the config); the harness's own clients use it, so they may do everything.
+   */
+  readonly auth?: { readonly rootToken: string };
   /**
    * scope: 'test' (default) clusters are destroyed after the test that
    * started them; 'file' clusters (started in beforeAll) after the file.
@@ -187,6 +193,8 @@ export class Cluster {
   /** tlsDir: where the certificates are (TLS clusters only): ca.pem, n1.pem, n1-key.pem, ..., client.pem, client-key.pem. */
   readonly tlsDir: string | null;
   private readonly clientCredentials: grpc.ChannelCredentials | undefined;
+  /** rootToken: the bootstrap root token of an auth-enabled cluster; the harness's clients send it unless told otherwise. */
+  readonly rootToken: string | null;
   private readonly members = new Map<string, Member>();
   private readonly clients: ApiClient[] = [];
   private destroyed = false;
@@ -199,7 +207,8 @@ export class Cluster {
     const clusterId = options.clusterId ?? 'raftlock-it';
     this.tlsDir = options.tls === undefined ? null : join(dir, 'tls');
     if (this.tlsDir !== null) {
-      issueCerts(['--out', this.tlsDir, '--cluster-id', clusterId, '--nodes', nodes.map((n) => n.id).join(','), '--clients', 'client', '--days', '2']);
+      const users = options.tls?.users ?? [];
+      issueCerts(['--out', this.tlsDir, '--cluster-id', clusterId, '--nodes', nodes.map((n) => n.id).join(','), '--clients', 'client', '--days', '2', ...(users.length > 0 ? ['--users', users.join(',')] : [])]);
       const d = this.tlsDir;
       const requireClientCert = options.tls?.requireClientCert ?? false;
       for (const n of nodes) {
@@ -221,6 +230,7 @@ export class Cluster {
       timing: { ...FAST_TIMING, ...options.timing },
       ...(options.snapshot !== undefined ? { snapshot: options.snapshot } : {}),
       limits: { minTtlMs: FAST_MIN_TTL_MS, ...options.limits },
+      ...(options.auth !== undefined ? { auth: { enabled: true, rootTokenSha256: createHash('sha256').update(options.auth.rootToken).digest('hex') } } : {}),
       logLevel: options.logLevel ?? 'info',
     };
     this.configPath = join(dir, 'cluster.json');
@@ -229,6 +239,7 @@ export class Cluster {
       this.members.set(n.id, new Member({ ...n, dataDir: join(dir, 'data', n.id), logPath: join(dir, `${n.id}.log`) }));
     }
     this.ids = nodes.map((n) => n.id);
+    this.rootToken = options.auth?.rootToken ?? null;
     this.api = this.client();
   }
 
@@ -246,7 +257,8 @@ export class Cluster {
   /** client returns a new ApiClient over every member (closed with the cluster). */
   client(options: Partial<ClientOptions> & { endpoints?: readonly string[] } = {}): ApiClient {
     const withTls = this.clientCredentials !== undefined && options.credentials === undefined ? { ...options, credentials: this.clientCredentials } : options;
-    const c = new ApiClient(options.endpoints ?? this.addresses(), withTls);
+    const withToken = this.rootToken !== null && !('token' in options) ? { ...withTls, token: this.rootToken } : withTls;
+    const c = new ApiClient(options.endpoints ?? this.addresses(), withToken);
     this.clients.push(c);
     return c;
   }

@@ -35,7 +35,7 @@ const files = sourceFiles(srcDir).map((path) => {
   return { rel: relative(srcDir, path), imports: importsOf(text), body: code(text) };
 });
 
-const pure = files.filter((f) => f.rel.startsWith('raft/') || f.rel.startsWith('lock/'));
+const pure = files.filter((f) => f.rel.startsWith('raft/') || f.rel.startsWith('lock/') || f.rel.startsWith('auth/') || f.rel === 'node/replicatedState.ts');
 const forbiddenGlobals = [/\bDate\b/, /\bMath\.random\b/, /\bsetTimeout\b/, /\bsetInterval\b/, /\bsetImmediate\b/, /\bprocess\b/, /\bperformance\b/, /\bcrypto\b/, /\brequire\s*\(/];
 
 describe('import rules (design.md §1)', () => {
@@ -54,6 +54,14 @@ describe('import rules (design.md §1)', () => {
   it('lock/ imports only its own modules (it sees (index, command bytes), never raft/)', () => {
     for (const f of files.filter((x) => x.rel.startsWith('lock/'))) {
       for (const spec of f.imports) expect(spec, `${f.rel} imports ${spec}`).toMatch(/^\.\/[A-Za-z0-9]+\.js$/);
+    }
+  });
+
+  it('auth/ imports only its own modules and lock/ (its byte codec and assertions), never raft/; lock/ never imports auth/', () => {
+    const auth = files.filter((x) => x.rel.startsWith('auth/'));
+    expect(auth.length).toBeGreaterThan(0);
+    for (const f of auth) {
+      for (const spec of f.imports) expect(spec, `${f.rel} imports ${spec}`).toMatch(/^(\.\/|\.\.\/lock\/)[A-Za-z0-9]+\.js$/);
     }
   });
 

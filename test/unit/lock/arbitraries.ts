@@ -86,10 +86,12 @@ export const limitsArb: fc.Arbitrary<LockLimits> = fc.oneof(
     maxWaitersPerLock: fc.integer({ min: 1, max: 3 }),
     maxLeases: fc.integer({ min: 3, max: 6 }),
     maxLocks: fc.integer({ min: 2, max: 4 }),
+    maxLeasesPerOwner: fc.constant(1000),
+    maxLocksPerOwner: fc.constant(1000),
     minTtlMs: fc.constant(50),
     maxTtlMs: fc.constant(300),
   }),
-  fc.constant({ maxNameBytes: 16, maxLocksPerLease: 100, maxWaitsPerLease: 100, maxWaitersPerLock: 100, maxLeases: 100, maxLocks: 100, minTtlMs: 50, maxTtlMs: 300 }),
+  fc.constant({ maxNameBytes: 16, maxLocksPerLease: 100, maxWaitsPerLease: 100, maxWaitersPerLock: 100, maxLeases: 100, maxLocks: 100, maxLeasesPerOwner: 1000, maxLocksPerOwner: 1000, minTtlMs: 50, maxTtlMs: 300 }),
 );
 
 /** Cursor is the log position a history is at. */
@@ -152,12 +154,14 @@ export const commandArb: fc.Arbitrary<Command> = (() => {
   const id = fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER });
   const uint = fc.oneof(fc.nat(300), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }));
   const name = fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 10 }), fc.constant('\uFEFFbom'));
+  // owner: absent (auth off, the original encodings) or an identity name (the owned wrapper).
+  const owner = { owner: fc.oneof(fc.constant('alice'), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }).filter((o) => new TextEncoder().encode(o).length <= 128)) };
   return fc.oneof(
-    fc.record({ type: fc.constant('grant-lease' as const), leaseId: id, ttlMs: uint, idempotent: fc.boolean() }),
-    fc.record({ type: fc.constant('revoke-lease' as const), leaseId: id }),
+    fc.record({ type: fc.constant('grant-lease' as const), leaseId: id, ttlMs: uint, idempotent: fc.boolean(), ...owner }, { requiredKeys: ['type', 'leaseId', 'ttlMs', 'idempotent'] as const }),
+    fc.record({ type: fc.constant('revoke-lease' as const), leaseId: id, ...owner }, { requiredKeys: ['type', 'leaseId'] as const }),
     fc.record({ type: fc.constant('expire-lease' as const), leaseId: id, proposerTerm: uint }),
-    fc.record({ type: fc.constant('acquire' as const), name, leaseId: id, mode: modeArb, wait: fc.boolean() }),
-    fc.record({ type: fc.constant('release' as const), name, leaseId: id, token: uint }),
-    fc.record({ type: fc.constant('withdraw-wait' as const), name, leaseId: id }),
+    fc.record({ type: fc.constant('acquire' as const), name, leaseId: id, mode: modeArb, wait: fc.boolean(), ...owner }, { requiredKeys: ['type', 'name', 'leaseId', 'mode', 'wait'] as const }),
+    fc.record({ type: fc.constant('release' as const), name, leaseId: id, token: uint, ...owner }, { requiredKeys: ['type', 'name', 'leaseId', 'token'] as const }),
+    fc.record({ type: fc.constant('withdraw-wait' as const), name, leaseId: id, ...owner }, { requiredKeys: ['type', 'name', 'leaseId'] as const }),
   );
 })();

@@ -69,6 +69,7 @@ export class LockModel {
     if (lease === undefined) return null;
     return {
       leaseId,
+      owner: '',
       ttlMs: lease.ttlMs,
       grantedIndex: lease.grantedIndex,
       locksHeld: this.holds.filter((h) => h.leaseId === leaseId).map((h) => h.name).sort(byName),

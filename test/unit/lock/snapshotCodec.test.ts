@@ -4,6 +4,7 @@ import { crc32 } from '../../../src/lock/crc32.js';
 import { CorruptSnapshotError } from '../../../src/lock/errors.js';
 import { SNAPSHOT_VERSION } from '../../../src/lock/snapshotCodec.js';
 import { LockStateMachine } from '../../../src/lock/stateMachine.js';
+import { encodeCommand } from '../../../src/lock/commandCodec.js';
 import { Driver } from './driver.js';
 
 const MAGIC = [0x52, 0x4c, 0x53, 0x4d];
@@ -103,6 +104,36 @@ describe('snapshot corruption', () => {
     expect(() => LockStateMachine.restore(longer)).toThrow(CorruptSnapshotError);
   });
 
+  it('loads a version 1 snapshot (before lease owners) with every lease ownerless', () => {
+    const w = new ByteWriter(64);
+    for (const b of MAGIC) w.u8(b);
+    w.u8(1);
+    w.uvarint(5);
+    w.uvarint(1);
+    w.uvarint(3); // leaseId
+    w.uvarint(1000); // ttlMs
+    w.uvarint(1); // grantedIndex, no owner field
+    w.uvarint(1);
+    lock(w, 'a', [[3, 2, 0]], []);
+    w.u32be(crc32(w.view()));
+    const sm = LockStateMachine.restore(w.finish());
+    expect(sm.getLease(3)).toEqual({ leaseId: 3, owner: '', ttlMs: 1000, grantedIndex: 1, locksHeld: ['a'], waitingOn: [] });
+    expect(sm.getLock('a')?.holders).toEqual([{ leaseId: 3, token: 2, mode: 'exclusive' }]);
+  });
+
+  it('keeps lease owners and their quota counts across a snapshot', () => {
+    const sm = new LockStateMachine({ maxLocksPerOwner: 2 });
+    sm.apply({ index: 1, term: 1, data: encodeCommand({ type: 'grant-lease', leaseId: 1, ttlMs: 1000, idempotent: false, owner: 'alice' }) });
+    sm.apply({ index: 2, term: 1, data: encodeCommand({ type: 'acquire', name: 'x', leaseId: 1, mode: 'exclusive', wait: false, owner: 'alice' }) });
+    sm.apply({ index: 3, term: 1, data: encodeCommand({ type: 'acquire', name: 'y', leaseId: 1, mode: 'exclusive', wait: false, owner: 'alice' }) });
+    const restored = LockStateMachine.restore(sm.snapshot(), { maxLocksPerOwner: 2 });
+    expect(Array.from(restored.snapshot())).toEqual(Array.from(sm.snapshot()));
+    expect(restored.getLease(1)?.owner).toBe('alice');
+    expect(restored.ownerCounts('alice')).toEqual({ leases: 1, locks: 2 });
+    const refused = restored.apply({ index: 4, term: 1, data: encodeCommand({ type: 'acquire', name: 'z', leaseId: 1, mode: 'exclusive', wait: false, owner: 'alice' }) });
+    expect(refused.result).toEqual({ kind: 'limit-exceeded', limit: 'maxLocksPerOwner', max: 2 });
+  });
+
   it('names a wrong magic or version', () => {
     expect(() => LockStateMachine.restore(new Uint8Array([1, 2, 3, 4, 1, 0, 0, 0, 0, 0, 0, 0]))).toThrow(/bad magic/);
     const other = new LockStateMachine().snapshot();
@@ -159,6 +190,7 @@ function lease(w: ByteWriter, leaseId: number, grantedIndex: number): void {
   w.uvarint(leaseId);
   w.uvarint(1000);
   w.uvarint(grantedIndex);
+  w.string('');
 }
 
 /** lock writes one lock; holders are [leaseId, token, mode], waiters [leaseId, queuedIndex, mode] (mode 0 exclusive, 1 shared). */

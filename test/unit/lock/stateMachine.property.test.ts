@@ -30,7 +30,7 @@ function observeMachine(sm: LockStateMachine): unknown {
 function observeModel(model: LockModel): unknown {
   return {
     lastAppliedIndex: model.lastAppliedIndex,
-    leases: model.leaseList().map((l) => ({ leaseId: l.leaseId, ttlMs: l.ttlMs, grantedIndex: l.grantedIndex, info: model.lease(l.leaseId) })),
+    leases: model.leaseList().map((l) => ({ leaseId: l.leaseId, owner: '', ttlMs: l.ttlMs, grantedIndex: l.grantedIndex, info: model.lease(l.leaseId) })),
     locks: model.lockNames().map((name) => model.lock(name)),
     probes: ['a', 'b', 'c'].map((name) => model.lock(name)),
     counts: model.counts(),

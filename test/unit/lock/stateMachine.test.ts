@@ -11,7 +11,7 @@ describe('GrantLease', () => {
     const applied = d.apply({ type: 'grant-lease', leaseId: 7, ttlMs: 2000, idempotent: false });
     expect(applied.result).toEqual({ kind: 'lease-granted', leaseId: 7, ttlMs: 2000, grantedIndex: 1, existing: false });
     expect(applied.leaseGranted).toEqual({ leaseId: 7, ttlMs: 2000 });
-    expect(d.sm.getLease(7)).toEqual({ leaseId: 7, ttlMs: 2000, grantedIndex: 1, locksHeld: [], waitingOn: [] });
+    expect(d.sm.getLease(7)).toEqual({ leaseId: 7, owner: '', ttlMs: 2000, grantedIndex: 1, locksHeld: [], waitingOn: [] });
   });
 
   it('returns the existing lease to an idempotent retry with the same ttl', () => {

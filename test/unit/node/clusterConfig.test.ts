@@ -25,6 +25,14 @@ describe('cluster config', () => {
     expect(c.limits.maxWaitersPerLock).toBe(10_000);
     expect(c.clientLimits).toEqual(DEFAULT_CLIENT_LIMITS);
     expect(c.logLevel).toBe('warn');
+    expect(c.auth.enabled).toBe(false);
+    expect(c.limits.maxLeasesPerOwner).toBe(10_000);
+  });
+
+  it('reads an auth section', () => {
+    const c = parseClusterConfig({ ...base(), auth: { enabled: true, rootTokenSha256: 'a'.repeat(64), limits: { maxUsers: 5 } } }, 'test', '/base');
+    expect(c.auth).toMatchObject({ enabled: true, rootTokenSha256: 'a'.repeat(64) });
+    expect(c.auth.limits.maxUsers).toBe(5);
   });
 
   const cases: Array<[string, (c: Record<string, unknown>) => void, RegExp]> = [
@@ -46,6 +54,11 @@ describe('cluster config', () => {
     ['zero client limit', (c) => { c.clientLimits = { maxInFlightPerConnection: 0 }; }, /clientLimits.maxInFlightPerConnection must be a positive integer, got 0/],
     ['unknown client limit', (c) => { c.clientLimits = { rps: 5 }; }, /clientLimits has an unknown field "rps"/],
     ['bad log level', (c) => { c.logLevel = 'loud'; }, /logLevel must be one of/],
+    ['auth.enabled not a boolean', (c) => { c.auth = { enabled: 'yes' }; }, /auth.enabled must be true or false, got "yes"/],
+    ['auth root hash not hex', (c) => { c.auth = { enabled: true, rootTokenSha256: 'abc' }; }, /auth.rootTokenSha256 must be 64 lower-case hex digits/],
+    ['unknown auth field', (c) => { c.auth = { enable: true }; }, /auth has an unknown field "enable"; accepted fields: enabled, rootTokenSha256, limits/],
+    ['bad auth limit', (c) => { c.auth = { limits: { maxUsers: 0 } }; }, /auth.limits.maxUsers must be a positive integer, got 0/],
+    ['bad per-owner quota', (c) => { c.limits = { maxLeasesPerOwner: -1 }; }, /limits.maxLeasesPerOwner must be a positive integer/],
   ];
   it.each(cases)('%s is refused with a message that says what is accepted', (_name, mutate, message) => {
     const c = base();

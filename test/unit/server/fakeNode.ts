@@ -3,6 +3,8 @@ import type { Command } from '../../../src/lock/commands.js';
 import type { LockLimits } from '../../../src/lock/limits.js';
 import type { ApplyResult, CommandResult } from '../../../src/lock/results.js';
 import { LockStateMachine } from '../../../src/lock/stateMachine.js';
+import type { AuthCommand, AuthResult } from '../../../src/auth/authCommands.js';
+import { AuthState } from '../../../src/auth/authState.js';
 import { NotLeaderError, WaitCancelledError, type MemberInfo, type MembershipChange, type NodeApi, type NodeSnapshot, type NodeStatus } from '../../../src/node/nodeApi.js';
 
 /**
@@ -25,6 +27,7 @@ import { NotLeaderError, WaitCancelledError, type MemberInfo, type MembershipCha
  */
 export class FakeNode implements NodeApi {
   readonly sm: LockStateMachine;
+  readonly auth = new AuthState();
   readonly proposals: Command[] = [];
   role: 'leader' | 'follower' = 'leader';
   leaderInfo: { id: string; clientAddress: string } | null;
@@ -127,12 +130,27 @@ export class FakeNode implements NodeApi {
     }
   }
 
-  async read<T>(query: (sm: LockStateMachine) => T): Promise<T> {
+  async read<T>(query: (sm: LockStateMachine, auth: AuthState) => T): Promise<T> {
     await Promise.resolve();
     if (!this.isLeader()) throw this.notLeader();
     const err = this.beforeRead?.();
     if (err !== undefined) throw err;
-    return query(this.sm);
+    return query(this.sm, this.auth);
+  }
+
+  async proposeAuth(command: AuthCommand): Promise<AuthResult> {
+    await Promise.resolve();
+    if (!this.isLeader()) throw this.notLeader();
+    ++this.index;
+    return this.auth.applyCommand(command);
+  }
+
+  appliedAuth(): AuthState {
+    return this.auth;
+  }
+
+  leaseOwner(leaseId: number): string | null {
+    return this.sm.leaseOwner(leaseId);
   }
 
   snapshot(): Promise<NodeSnapshot> {
