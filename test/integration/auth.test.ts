@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError, type Client } from '../../src/client/index.js';
+import { connect, fetchSnapshot, PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError, type Client } from '../../src/client/index.js';
 import { API_PROTO_LOADER_OPTIONS } from '../../src/server/apiProto.js';
 import { issueToken } from '../../src/security/tokens.js';
 import { cleanEnv, runCli } from '../cli/realCluster.js';
@@ -169,6 +169,30 @@ describe('authorisation', () => {
     expect((err as Error).message).toMatch(/maxLeasesPerOwner/);
     const g = await as((await userWithToken('grace', 'orders-rw')).token);
     await g.grant(60_000);
+  });
+});
+
+describe('operator calls', () => {
+  it('lets only a cluster admin change membership, move the leadership or save a snapshot; a member list needs an identity', async () => {
+    const { token } = await userWithToken('olive', 'orders-rw');
+    const olive = await as(token);
+    const before = (await root.members()).members;
+    const refusals = [
+      await olive.addMember('n9', { clientAddress: '127.0.0.1:1', peerAddress: '127.0.0.1:2' }).then(() => null, (e: unknown) => e),
+      await olive.removeMember(before[0]!.id).then(() => null, (e: unknown) => e),
+      await olive.transferLeader(before[0]!.id).then(() => null, (e: unknown) => e),
+      await fetchSnapshot({ endpoints: c.addresses(), token, timeoutMs: 8_000 }).then(() => null, (e: unknown) => e),
+    ];
+    for (const r of refusals) {
+      expect(r).toBeInstanceOf(PermissionDeniedError);
+      expect((r as Error).message).toMatch(/admin permission on every name/);
+    }
+    expect((await olive.members()).members.map((m) => m.id)).toEqual(before.map((m) => m.id));
+    expect((await root.members()).members.map((m) => `${m.id}:${m.role}`)).toEqual(before.map((m) => `${m.id}:${m.role}`));
+    const anonymous = await fetchSnapshot({ endpoints: c.addresses(), timeoutMs: 8_000 }).then(() => null, (e: unknown) => e);
+    expect(anonymous).toBeInstanceOf(UnauthenticatedError);
+    const snap = await fetchSnapshot({ endpoints: c.addresses(), token: ROOT_TOKEN, timeoutMs: 8_000 });
+    expect(snap.data.length).toBeGreaterThan(0);
   });
 });
 
