@@ -68,8 +68,14 @@ describe('PeerTransport delivery', () => {
     expect(a.transport.peerIds()).toEqual(['n4']);
     a.transport.send([heartbeat('n1', 'n4', 2)]);
     await waitFor(() => b.received.length === 1, 'n1 reaches the added n4');
-    b.transport.send([heartbeat('n4', 'n1', 3)]);
-    await waitFor(() => a.received.some((m) => seqOf(m) === 3), 'n4 reaches n1 once added');
+    // n4's link was refused a moment ago and may still be backing off; a link drops what it is
+    // given meanwhile (Raft resends), so n4 sends a heartbeat every 50 ms, as Raft would, until one arrives.
+    const resend = setInterval(() => b.transport.send([heartbeat('n4', 'n1', 3)]), 50);
+    try {
+      await waitFor(() => a.received.some((m) => seqOf(m) === 3), 'n4 reaches n1 once added', 15_000);
+    } finally {
+      clearInterval(resend);
+    }
 
     a.transport.removePeer('n4');
     expect(a.transport.peerIds()).toEqual([]);
