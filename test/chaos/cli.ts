@@ -18,6 +18,7 @@ import { dirname, join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
 import { checkAll, formatReport } from './checkers/index.js';
+import { DEFAULT_MAX_STATES_PER_LOCK } from './checkers/linearizability.js';
 import type { History } from './history.js';
 import { REPO } from './harness/chaosCluster.js';
 import { runChaos } from './harness/runChaos.js';
@@ -31,6 +32,7 @@ interface CliOptions {
   clients?: number;
   out: string;
   check?: string;
+  maxStates: number;
 }
 
 function integer(name: string, min: number, max: number): (v: string) => number {
@@ -54,9 +56,11 @@ const program = new Command()
   .option('--clients <n>', 'workload clients (default 8)', integer('--clients', 1, 64))
   .option('--out <dir>', 'results root', join(REPO, 'results', 'chaos'))
   .option('--check <history.json>', 'run no cluster: re-check a saved history and rewrite report.txt and timeline.html beside it')
+  .option('--max-states <n>', 'linearizability: configurations one lock\'s search may expand before it answers "unknown"', integer('--max-states', 1_000, 100_000_000), DEFAULT_MAX_STATES_PER_LOCK)
   .parse();
 
 const o = program.opts<CliOptions>();
+const checkOptions = { linearizability: { maxStatesPerLock: o.maxStates } };
 if (o.check !== undefined) recheck(o.check);
 const seed = o.seed ?? randomInt(0, 2 ** 32 - 1);
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -70,10 +74,10 @@ const log = (line: string): void => {
 try {
   const run = await runChaos({ nodes: o.nodes, durationMs: o.duration * 1000, seed, fencing: o.fencing, ...(o.clients !== undefined ? { clients: o.clients } : {}), log });
   writeFileSync(join(dir, 'history.json'), JSON.stringify(run.history));
-  const results = checkAll(run.history);
+  const results = checkAll(run.history, checkOptions);
   const sanity = run.sanity.length === 0 ? 'harness sanity: ok\n' : `harness sanity: ${run.sanity.length} problem(s)\n${run.sanity.map((s) => `  - ${s}`).join('\n')}\n`;
   const stats = `stats: ${Object.entries(run.stats).map(([k, v]) => `${k}=${v}`).join(' ')}\n`;
-  const replay = `replay: npm run chaos -- --nodes ${o.nodes} --duration ${o.duration} --seed ${seed}${o.fencing ? '' : ' --no-fencing'}\n`;
+  const replay = `replay: npm run chaos -- --nodes ${o.nodes} --duration ${o.duration} --seed ${seed}${o.fencing ? '' : ' --no-fencing'}; re-check: npm run chaos -- --check ${join(dir, 'history.json')} --max-states N\n`;
   const report = `${formatReport(results, run.history)}${sanity}${stats}${replay}`;
   writeFileSync(join(dir, 'report.txt'), report);
   writeFileSync(join(dir, 'timeline.html'), renderTimeline(run.history, results));
@@ -91,7 +95,7 @@ try {
 /** recheck runs the checkers over a saved history and exits 0 (all pass) or 1. */
 function recheck(path: string): never {
   const history = JSON.parse(readFileSync(path, 'utf8')) as History;
-  const results = checkAll(history);
+  const results = checkAll(history, checkOptions);
   const report = formatReport(results, history);
   writeFileSync(join(dirname(path), 'report.recheck.txt'), report);
   writeFileSync(join(dirname(path), 'timeline.html'), renderTimeline(history, results));
