@@ -16,6 +16,11 @@ export interface NodeSpec {
   readonly clientAddress: string;
   /** Other members' Raft traffic arrives here. */
   readonly peerAddress: string;
+  /**
+   * httpAddress: where the node serves Prometheus metrics (/metrics) and its
+   * status page (/, /status.json) over plain HTTP; absent means not served.
+   */
+  readonly httpAddress?: string;
   /** Absolute path of this node's data directory. */
   readonly dataDir: string;
   /** tls: this node's TLS files; absent (or both parts null) means plaintext. */
@@ -160,7 +165,7 @@ function parseNodes(raw: unknown, dataRoot: string, baseDir: string, problems: s
     const where = `nodes[${i}]`;
     const o = asObject(item, where, problems);
     if (o === null) return;
-    rejectUnknown(o, where, ['id', 'clientAddress', 'peerAddress', 'dataDir', 'tls'], problems);
+    rejectUnknown(o, where, ['id', 'clientAddress', 'peerAddress', 'httpAddress', 'dataDir', 'tls'], problems);
     const id = o.id;
     if (typeof id !== 'string' || !NODE_ID.test(id)) {
       problems.push(`${where}.id must be 1-32 lowercase letters, digits or '-' starting with a letter (e.g. "n1"), got ${show(id)}`);
@@ -168,8 +173,9 @@ function parseNodes(raw: unknown, dataRoot: string, baseDir: string, problems: s
     }
     if (seenIds.has(id)) problems.push(`${where}.id ${show(id)} is used twice; every member needs its own id`);
     seenIds.add(id);
-    for (const key of ['clientAddress', 'peerAddress'] as const) {
+    for (const key of ['clientAddress', 'peerAddress', 'httpAddress'] as const) {
       const address = o[key];
+      if (key === 'httpAddress' && address === undefined) continue;
       if (typeof address !== 'string' || !validAddress(address)) {
         problems.push(`${where}.${key} must be host:port with a port from 1 to 65535 (e.g. "127.0.0.1:7001"), got ${show(address)}`);
         continue;
@@ -188,6 +194,7 @@ function parseNodes(raw: unknown, dataRoot: string, baseDir: string, problems: s
       id,
       clientAddress: o.clientAddress as string,
       peerAddress: o.peerAddress as string,
+      ...(typeof o.httpAddress === 'string' ? { httpAddress: o.httpAddress } : {}),
       dataDir: isAbsolute(dir) ? dir : resolve(baseDir, dir),
       ...(tls !== null ? { tls } : {}),
     });

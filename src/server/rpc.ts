@@ -7,6 +7,7 @@ import type { ApiError } from './apiError.js';
 import type { ApiServiceName } from './apiProto.js';
 import { LeaderUnreachableError, type Forwarder } from './forwarder.js';
 import type { WaitAttachments } from './waitAttachments.js';
+import type { WarnLimiter } from '../transport/warnLimiter.js';
 import { METADATA, statusForError, unavailable, type LeaderHint } from './statusMapping.js';
 
 /**
@@ -29,6 +30,8 @@ export interface ServerContext {
   readonly waitReattachGraceMs: number;
   /** waits: the Acquire calls attached to queued waits, and the cancelled waits held for a retry. */
   readonly waits: WaitAttachments;
+  /** warnLimiter rate-limits warnings that a busy server could repeat per request. */
+  readonly warnLimiter: WarnLimiter;
 }
 
 /** ServerCall is any incoming call that can be routed or used as a forwarded call's parent. */

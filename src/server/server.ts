@@ -11,6 +11,8 @@ import { leaseHandlers } from './leaseService.js';
 import { lockHandlers } from './lockService.js';
 import type { ServerContext } from './rpc.js';
 import { WaitAttachments } from './waitAttachments.js';
+import { WarnLimiter } from '../transport/warnLimiter.js';
+import { requestCountingInterceptor, type RequestCounter } from './requestMetrics.js';
 
 /**
  * createApiServer builds the client-facing gRPC server of one node: the
@@ -48,6 +50,8 @@ export interface ApiServerOptions {
    * startNode covers the client's retry through a member parked for a leader.
    */
   readonly waitReattachGraceMs?: number;
+  /** countRequest is called once per answered call with its method and status code (the metrics); none by default. */
+  readonly countRequest?: RequestCounter;
 }
 
 export interface ApiServer {
@@ -92,10 +96,12 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     leaderWaitMs: options.leaderWaitMs ?? API_SERVER_DEFAULTS.leaderWaitMs,
     waitReattachGraceMs: options.waitReattachGraceMs ?? API_SERVER_DEFAULTS.waitReattachGraceMs,
     waits: new WaitAttachments(MAX_HELD_WAITS),
+    warnLimiter: new WarnLimiter(10_000),
   };
   const server = new grpc.Server({
     'grpc.max_send_message_length': MAX_SEND_MESSAGE_BYTES,
     'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES,
+    ...(options.countRequest !== undefined ? { interceptors: [requestCountingInterceptor(options.countRequest)] } : {}),
   });
   const services = apiServices();
   server.addService(services.Lease, leaseHandlers(ctx));

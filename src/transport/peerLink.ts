@@ -59,11 +59,15 @@ type LinkState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'stopped';
 
 type ClientCall = grpc.ClientWritableStream<PeerBatchWire>;
 
-/** Outage is an unreachable spell of the link: warned about once, reported when it ends. */
+/** Outage is an unreachable spell of the link: warned about when it starts and every STILL_UNREACHABLE_WARN_MS, reported when it ends. */
 interface Outage {
   readonly sinceMs: number;
   readonly droppedBefore: number;
+  nextWarnMs: number;
 }
+
+/** STILL_UNREACHABLE_WARN_MS: while a peer stays unreachable, a reminder at most this often. */
+const STILL_UNREACHABLE_WARN_MS = 30_000;
 
 /** Queued is a message waiting in a link's queue, with its estimated wire size. */
 interface Queued {
@@ -287,10 +291,16 @@ export class PeerLink {
     if (wasConnected) {
       this.log.info({ code, reason }, `link to peer ${this.peer} at ${this.address} closed (${reason}); reconnecting`);
     } else if (this.outage === null) {
-      this.outage = { sinceMs: performance.now(), droppedBefore: this.dropped - lost };
+      const nowMs = performance.now();
+      this.outage = { sinceMs: nowMs, droppedBefore: this.dropped - lost, nextWarnMs: nowMs + STILL_UNREACHABLE_WARN_MS };
       this.log.warn({ code, reason },
         `peer ${this.peer} unreachable at ${this.address} (${reason}): ${advice}; ` +
         'messages to it are dropped (Raft retries them) until it answers; retrying with backoff');
+    } else if (performance.now() >= this.outage.nextWarnMs) {
+      const downMs = performance.now() - this.outage.sinceMs;
+      this.outage.nextWarnMs = performance.now() + STILL_UNREACHABLE_WARN_MS;
+      this.log.warn({ code, reason, downMs: Math.round(downMs), failures: this.failures },
+        `peer ${this.peer} still unreachable at ${this.address} after ${Math.round(downMs / 1000)} s (${reason}): ${advice}`);
     } else {
       this.log.debug({ code, reason, failures: this.failures }, `peer ${this.peer} still unreachable`);
     }
