@@ -532,7 +532,7 @@ export class RaftNode implements NodeApi {
     // Soft state arrives once per Ready, so leader(t5) -> follower -> leader(t7) can
     // look like "still leader": a new term always means the old leadership ended.
     if (this.leaderTerm !== 0 && (!isLeader || this.leaderTerm !== term)) {
-      this.warnSteppedDown(term);
+      this.warnSteppedDown(isLeader, term);
       this.leadershipEnded(isLeader ? term : -1);
     }
     if (isLeader && this.leaderTerm !== term) {
@@ -566,9 +566,13 @@ export class RaftNode implements NodeApi {
    * within an election timeout. A newer term means another member campaigned:
    * expected on a leadership transfer, a sign of trouble otherwise.
    */
-  private warnSteppedDown(term: number): void {
+  private warnSteppedDown(leadsAgain: boolean, term: number): void {
     const pending = { term: this.leaderTerm, pendingProposals: this.proposals.size };
-    if (this.transferring) {
+    if (leadsAgain) {
+      // Lost and regained within one Ready: the elections in between were this node's own.
+      this.log.warn({ ...pending, newTerm: term }, `leadership of term ${this.leaderTerm} ended and this node leads again in term ${term}; ` +
+        'pending requests of the old term fail with UNAVAILABLE and clients retry; if this repeats, look for pauses or a flaky network');
+    } else if (this.transferring) {
       this.log.info({ ...pending, newTerm: term }, 'stepped down after handing leadership over on shutdown');
     } else if (term === this.leaderTerm) {
       this.log.warn(pending, `stepped down as leader of term ${this.leaderTerm}: lost quorum (a majority of members did not answer within an election timeout); ` +
