@@ -388,7 +388,7 @@ export class RaftNode implements NodeApi {
     };
   }
 
-  /** inspect is the status page's view of this node (see NodeInspection); O(locksLimit log) plus the members. */
+  /** inspect is the status page's view of this node (see NodeInspection): O(locks x log locksLimit) to pick the first locks by name. */
   inspect(locksLimit: number): NodeInspection {
     const s = this.core().status();
     const progress = new Map<string, { match: number; state: string }>();
