@@ -142,7 +142,7 @@ export class RaftNode implements NodeApi {
   private readonly leaderWaiters = new Set<LeaderWaiter>();
   private nextCtx = 1;
   private readonly observer: NodeObserver;
-  private readonly warnLimiter = new WarnLimiter(WARN_INTERVAL_MS);
+  private readonly warnLimiter: WarnLimiter;
   /** knownLeader: the leader of the last soft state, to count leader changes. */
   private knownLeader: string | null = null;
   /** transferring: this leader is handing over on shutdown, so stepping down is expected. */
@@ -168,6 +168,7 @@ export class RaftNode implements NodeApi {
     this.limits = opts.config.limits;
     this.sm = new LockStateMachine(this.limits);
     this.observer = opts.observer ?? NO_OBSERVER;
+    this.warnLimiter = new WarnLimiter(WARN_INTERVAL_MS, this.now);
     this.maxRoundTripMs = opts.config.timing.electionTicks * opts.config.timing.tickMs;
   }
 
