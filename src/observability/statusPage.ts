@@ -74,7 +74,7 @@ function render(v) {
     cell(r, m.matchIndex === null ? '-' : m.matchIndex, 'num');
     cell(r, m.lagEntries === null ? '-' : m.lagEntries + (m.lagEntries === 1 ? ' entry' : ' entries'), 'num');
     cell(r, m.replication || '-', 'mute');
-    cell(r, m.connected === null ? 'this node' : m.connected ? 'connected' : 'unreachable', m.connected === null ? 'mute' : m.connected ? 'up' : 'down');
+    cell(r, m.connected === null ? 'this node' : m.connected ? 'connected' : 'not connected', m.connected === null ? 'mute' : m.connected ? 'up' : 'down');
     mb.appendChild(r);
   }
   $('memberCount').textContent = v.members.length + ' members' + (v.view === 'leader' ? ', lag as the leader sees it' : '');

@@ -27,7 +27,12 @@ export interface MemberView {
   readonly lagEntries: number | null;
   /** replication: the leader's replication state for the member (probe, replicate, snapshot), or null. */
   readonly replication: string | null;
-  /** connected: whether the viewing node's link to this member is up (null for itself). */
+  /**
+   * connected: whether the viewing node's link to this member is up (null for
+   * itself). In a follower's own view, false may only mean idle: followers
+   * rarely talk to each other. The leader's links carry heartbeats, so there
+   * false means unreachable.
+   */
   readonly connected: boolean | null;
 }
 

@@ -67,7 +67,8 @@ describe('metrics and status on the HTTP port', () => {
       expect(metricValue(m, 'raftlock_members'), id).toBe(3);
       for (const peer of c.ids.filter((p) => p !== id)) {
         expect(metricValue(m, 'raftlock_peer_send_queue_messages', { peer }), `${id} -> ${peer}`).not.toBeNull();
-        expect(metricValue(m, 'raftlock_peer_connected', { peer }), `${id} -> ${peer}`).toBe(1);
+        // Links to and from the leader carry traffic; two followers may never have had anything to say to each other.
+        if (id === leader || peer === leader) expect(metricValue(m, 'raftlock_peer_connected', { peer }), `${id} -> ${peer}`).toBe(1);
       }
     }
     // Grants (3), the acquire and the expiry committed on the leader, each timed.
