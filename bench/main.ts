@@ -1,7 +1,7 @@
 /**
  * bench/main.ts — `npm run bench`: raftlock side by side with etcd.
  *
- *   npm run bench [-- --quick] [--nodes 3|5] [--only uncontended,contended,...] [--no-etcd] [--out DIR]
+ *   npm run bench [-- --quick] [--nodes 3|5] [--only uncontended,contended,...] [--no-etcd] [--no-metrics] [--out DIR]
  *
  * Starts a local raftlock cluster (and an etcd cluster when `etcd` is on
  * PATH), runs the same workloads against both through raw grpc-js stubs,
@@ -37,6 +37,7 @@ function program(): Command {
     .option('--nodes <n>', 'raftlock cluster size: 3 or 5 (etcd always runs 3)')
     .option('--only <workloads>', `comma-separated subset of: ${WORKLOADS.join(', ')}`)
     .option('--no-etcd', 'run raftlock alone (ratios shown as n/a)')
+    .option('--no-metrics', 'raftlock members without an httpAddress (no metrics counted): to see what metrics cost')
     .option('--out <dir>', 'results folder (default: results/bench/<timestamp>)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -76,9 +77,9 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const raftlockLaunch: Launcher = {
     system: 'raftlock',
-    main: () => RaftlockCluster.start({ nodes: options.nodes }),
-    matchedTiming: () => RaftlockCluster.start({ nodes: options.nodes, timing: MATCHED_TIMING }),
-    ownDefaults: () => RaftlockCluster.start({ nodes: options.nodes, timing: DEFAULT_TIMING }),
+    main: () => RaftlockCluster.start({ nodes: options.nodes, metrics: options.metrics }),
+    matchedTiming: () => RaftlockCluster.start({ nodes: options.nodes, timing: MATCHED_TIMING, metrics: options.metrics }),
+    ownDefaults: () => RaftlockCluster.start({ nodes: options.nodes, timing: DEFAULT_TIMING, metrics: options.metrics }),
   };
   const raftlock = await runSystem(raftlockLaunch, options, say);
   let etcdResults: SystemResults | null = null;

@@ -12,6 +12,8 @@ export interface RawFlags {
   readonly only?: string;
   /** etcd: false with --no-etcd (commander's negated flag). */
   readonly etcd?: boolean;
+  /** metrics: false with --no-metrics (raftlock members without an httpAddress). */
+  readonly metrics?: boolean;
   readonly out?: string;
 }
 
@@ -49,6 +51,8 @@ export interface BenchOptions {
   readonly nodes: 3 | 5;
   readonly workloads: readonly Workload[];
   readonly etcd: boolean;
+  /** metrics: raftlock members serve metrics and the status page (an httpAddress each), as the shipped configs do. */
+  readonly metrics: boolean;
   /** out: the results folder; null = results/bench/<timestamp>. */
   readonly out: string | null;
   readonly sizes: Sizes;
@@ -127,6 +131,7 @@ export function parseOptions(flags: RawFlags): BenchOptions {
     nodes,
     workloads,
     etcd: flags.etcd !== false,
+    metrics: flags.metrics !== false,
     out: flags.out ?? null,
     sizes: quick ? QUICK_SIZES : FULL_SIZES,
   };

@@ -26,6 +26,8 @@ export interface RaftlockClusterOptions {
   readonly timing?: TimingConfig;
   /** logLevel of the nodes ('warn' by default: logging costs CPU the benchmark would measure). */
   readonly logLevel?: string;
+  /** metrics: give each member an httpAddress (metrics counted, status page served), as the shipped configs do; default true. */
+  readonly metrics?: boolean;
 }
 
 interface Member extends ProcessMember {
@@ -42,10 +44,11 @@ export class RaftlockCluster extends ProcessCluster<Member, StatusResponse> {
     private readonly configPath: string,
     members: Member[],
     timing: TimingConfig,
+    metrics: boolean,
   ) {
     super(dir, members);
     const electionMs = timing.electionTicks * timing.tickMs;
-    this.description = `${members.length} nodes, durable writes, election timeout ${electionMs}-${2 * electionMs} ms, heartbeat ${timing.heartbeatTicks * timing.tickMs} ms`;
+    this.description = `${members.length} nodes, durable writes, election timeout ${electionMs}-${2 * electionMs} ms, heartbeat ${timing.heartbeatTicks * timing.tickMs} ms, metrics ${metrics ? 'on' : 'off'}`;
     this.statusClient = new RaftlockClient(members.map((m) => m.clientAddress));
   }
 
@@ -55,11 +58,13 @@ export class RaftlockCluster extends ProcessCluster<Member, StatusResponse> {
     return ProcessCluster.startBounded(async () => {
       const dir = mkdtempSync(join(tmpdir(), 'raftlock-bench-'));
       registerTempDir(dir);
-      const ports = await freePorts(2 * o.nodes);
+      const metrics = o.metrics ?? true;
+      const ports = await freePorts((metrics ? 3 : 2) * o.nodes);
       const nodes = Array.from({ length: o.nodes }, (_, i) => ({
         id: `n${i + 1}`,
         clientAddress: `127.0.0.1:${ports[2 * i]}`,
         peerAddress: `127.0.0.1:${ports[2 * i + 1]}`,
+        ...(metrics ? { httpAddress: `127.0.0.1:${ports[2 * o.nodes + i]}` } : {}),
       }));
       const config = {
         clusterId: 'raftlock-bench',
@@ -73,7 +78,7 @@ export class RaftlockCluster extends ProcessCluster<Member, StatusResponse> {
       writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
       // A member's name is its node id (the --id it is started with).
       const members = nodes.map((n) => ({ name: n.id, clientAddress: n.clientAddress, logPath: join(dir, `${n.id}.log`), child: null }));
-      return new RaftlockCluster(dir, configPath, members, timing);
+      return new RaftlockCluster(dir, configPath, members, timing, metrics);
     }, /EADDRINUSE/);
   }
 

@@ -384,7 +384,8 @@ function addressProblem(address: string): Promise<string | null> {
 async function checkPorts(specs: readonly NodeSpec[]): Promise<void> {
   const problems: string[] = [];
   for (const spec of specs) {
-    for (const [kind, address] of [['client', spec.clientAddress], ['peer', spec.peerAddress]] as const) {
+    const listeners = [['client', spec.clientAddress], ['peer', spec.peerAddress], ...(spec.httpAddress !== undefined ? [['http', spec.httpAddress]] : [])] as const;
+    for (const [kind, address] of listeners) {
       const problem = await addressProblem(address);
       if (problem !== null) problems.push(`${spec.id}: its ${kind} address ${problem}`);
     }
@@ -597,6 +598,12 @@ function printWhere(t: Target): void {
   out(`pids:   ${display(t.pidsPath)}`);
   out(`status: ${hint(t, 'status')}`);
   out(`stop:   ${hint(t, 'stop')}`);
+  const http = t.config.nodes.filter((n) => n.httpAddress !== undefined);
+  const first = http[0];
+  if (first === undefined) return;
+  const others = http.slice(1).map((n) => `${n.id} http://${n.httpAddress}/`).join(', ');
+  out(`page:   http://${first.httpAddress}/   (live status page of the cluster${others === '' ? '' : `; every member serves it: ${others}`})`);
+  out(`metrics: ${http.map((n) => `http://${n.httpAddress}/metrics`).join(' ')}   (Prometheus)`);
 }
 
 async function cmdStart(t: Target): Promise<number> {

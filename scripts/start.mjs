@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm start`: start the local 3-node cluster (cluster.example.json) through
-// scripts/cluster.ts, which prints where the data and logs are and how to stop
-// it (`npm run cluster -- stop`). Extra arguments pass through, e.g.
+// scripts/cluster.ts, which prints where the data and logs are, where each
+// member's status page and metrics are, and how to stop it (`npm run cluster -- stop`). Extra arguments pass through, e.g.
 // `npm start -- --nodes 5`. Plain JavaScript, so it runs before dependencies
 // exist: without node_modules it runs `npm ci` first.
 import { spawnSync } from 'node:child_process';

@@ -4,7 +4,7 @@ import type { Acquire, Command, ExpireLease, GrantLease, LockMode, Release, With
 import { checkLockTable } from './invariants.js';
 import type { LimitName, LockLimits } from './limits.js';
 import { resolveLimits } from './limits.js';
-import { sortNames, utf8ByteLength } from './lockName.js';
+import { compareNames, sortNames, utf8ByteLength } from './lockName.js';
 import type { LeaseEntry, LockEntry } from './lockTable.js';
 import { LockTable } from './lockTable.js';
 import type {
@@ -170,6 +170,29 @@ export class LockStateMachine {
   /** ownerCounts: how many leases and locks (held plus queued) `owner` has, the figures its quotas bound. */
   ownerCounts(owner: string): { leases: number; locks: number } {
     return { leases: this.table.ownerLeases.get(owner) ?? 0, locks: this.table.ownerLocks.get(owner) ?? 0 };
+  }
+
+  /**
+   * firstLocks returns the first `limit` locks in canonical name order without
+   * sorting them all: a status page shows a bounded page of a table that may
+   * hold a million locks. O(n log limit) comparisons plus the inserts.
+   */
+  firstLocks(limit: number): LockInfo[] {
+    assert(Number.isSafeInteger(limit) && limit >= 0, () => `firstLocks: limit must be a non-negative integer, got ${limit}`);
+    const names: string[] = [];
+    for (const name of this.table.locks.keys()) {
+      if (names.length === limit && (limit === 0 || compareNames(name, names[limit - 1] as string) >= 0)) continue;
+      let lo = 0;
+      let hi = names.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (compareNames(names[mid] as string, name) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      names.splice(lo, 0, name);
+      if (names.length > limit) names.pop();
+    }
+    return names.map((name) => this.getLock(name) as LockInfo);
   }
 
   counts(): LockCounts {

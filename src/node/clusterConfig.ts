@@ -18,6 +18,11 @@ export interface NodeSpec {
   readonly clientAddress: string;
   /** Other members' Raft traffic arrives here. */
   readonly peerAddress: string;
+  /**
+   * httpAddress: where the node serves Prometheus metrics (/metrics) and its
+   * status page (/, /status.json) over plain HTTP; absent means not served.
+   */
+  readonly httpAddress?: string;
   /** Absolute path of this node's data directory. */
   readonly dataDir: string;
   /** tls: this node's TLS files; absent (or both parts null) means plaintext. */
@@ -198,7 +203,7 @@ function parseNodes(raw: unknown, dataRoot: string, baseDir: string, problems: s
     const where = `nodes[${i}]`;
     const o = asObject(item, where, problems);
     if (o === null) return;
-    rejectUnknown(o, where, ['id', 'clientAddress', 'peerAddress', 'dataDir', 'tls', 'join'], problems);
+    rejectUnknown(o, where, ['id', 'clientAddress', 'peerAddress', 'httpAddress', 'dataDir', 'tls', 'join'], problems);
     if (o.join !== undefined && typeof o.join !== 'boolean') problems.push(`${where}.join must be true or false, got ${show(o.join)}`);
     const id = o.id;
     if (typeof id !== 'string' || !NODE_ID.test(id)) {
@@ -207,8 +212,9 @@ function parseNodes(raw: unknown, dataRoot: string, baseDir: string, problems: s
     }
     if (seenIds.has(id)) problems.push(`${where}.id ${show(id)} is used twice; every member needs its own id`);
     seenIds.add(id);
-    for (const key of ['clientAddress', 'peerAddress'] as const) {
+    for (const key of ['clientAddress', 'peerAddress', 'httpAddress'] as const) {
       const address = o[key];
+      if (key === 'httpAddress' && address === undefined) continue;
       if (typeof address !== 'string' || !validAddress(address)) {
         problems.push(`${where}.${key} must be host:port with a port from 1 to 65535 (e.g. "127.0.0.1:7001"), got ${show(address)}`);
         continue;
@@ -227,6 +233,7 @@ function parseNodes(raw: unknown, dataRoot: string, baseDir: string, problems: s
       id,
       clientAddress: o.clientAddress as string,
       peerAddress: o.peerAddress as string,
+      ...(typeof o.httpAddress === 'string' ? { httpAddress: o.httpAddress } : {}),
       dataDir: isAbsolute(dir) ? dir : resolve(baseDir, dir),
       ...(tls !== null ? { tls } : {}),
       ...(o.join === true ? { join: true } : {}),

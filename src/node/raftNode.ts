@@ -17,6 +17,9 @@ import { decodeConfChange, type Membership } from '../raft/membership.js';
 import type { Entry, Message, Ready } from '../raft/types.js';
 import { decodeMemberContext, encodeMemberContext, type MemberAddresses } from './memberContext.js';
 import { recordRemoval } from './removalRecord.js';
+import type { LockCounts, LockInfo } from '../lock/stateMachine.js';
+import { WarnLimiter } from '../transport/warnLimiter.js';
+import { NO_OBSERVER, type NodeObserver } from './nodeObserver.js';
 import type { RaftStorage } from '../storage/raftStorage.js';
 import type { ClusterConfig, NodeSpec } from './clusterConfig.js';
 import {
@@ -51,10 +54,29 @@ export interface RaftNodeOptions {
   readonly nowMs?: () => number;
   /** Called when the node cannot go on safely (a failed fsync): the process must exit. */
   readonly onFatal: (err: Error) => void;
+  /** observer counts what the node does (metrics); nothing by default. */
+  readonly observer?: NodeObserver;
+}
+
+/**
+ * NodeInspection is the node's view for the status page: its Raft status, the
+ * leader's view of each follower's replication (empty on a follower), the lock
+ * table's sizes and a bounded page of locks, as applied here (not a
+ * linearizable read: a page may lag the leader by a few entries).
+ */
+export interface NodeInspection {
+  readonly status: NodeStatus;
+  /** progress: per member, the index the leader knows it has (match) and its replication state; leader only. */
+  readonly progress: ReadonlyMap<string, { readonly match: number; readonly state: string }>;
+  readonly lastIndex: number;
+  readonly counts: LockCounts;
+  readonly locks: readonly LockInfo[];
 }
 
 interface PendingProposal {
   readonly term: number;
+  /** startMs: monotonic time of propose(), for the latency histogram. */
+  readonly startMs: number;
   readonly resolve: (r: Applied) => void;
   readonly reject: (e: Error) => void;
 }
@@ -82,6 +104,12 @@ const MAX_PENDING_PROPOSALS = 100_000;
 const MAX_EXPIRIES_PER_TICK = 1_000;
 /** Calls parked while no leader is known; beyond this they are answered at once (UNAVAILABLE). */
 const MAX_LEADER_WAITERS = 10_000;
+/** A synced write slower than this is logged: a healthy disk syncs in milliseconds. */
+const SLOW_SYNC_MS = 1_000;
+/** A node that knows no leader for this many election timeouts (the longest) says so. */
+const NO_LEADER_WARN_TIMEOUTS = 3;
+/** At most one warning of a kind (per peer) in this interval. */
+const WARN_INTERVAL_MS = 10_000;
 
 interface LeaderWaiter {
   readonly notId: string | null;
@@ -129,6 +157,21 @@ export class RaftNode implements NodeApi {
   /** Membership changes proposed here, by log index, answered when applied. */
   private readonly confProposals = new Map<number, { term: number; resolve: () => void; reject: (e: Error) => void }>();
   private nextCtx = 1;
+  private readonly observer: NodeObserver;
+  private readonly warnLimiter: WarnLimiter;
+  /** knownLeader: the leader of the last soft state, to count leader changes. */
+  private knownLeader: string | null = null;
+  /** transferring: this leader is handing over on shutdown, so stepping down is expected. */
+  private transferring = false;
+  /**
+   * heartbeatSent: per peer, the read round and send time of the oldest
+   * unanswered heartbeat; its answer (same round) gives the round-trip time.
+   * One slot per peer: a lost heartbeat's slot is replaced after maxRoundTripMs.
+   */
+  private readonly heartbeatSent = new Map<string, { round: number; sentMs: number }>();
+  private readonly maxRoundTripMs: number;
+  /** leaderlessSinceMs: when this node last stopped knowing a leader (null while it knows one). */
+  private leaderlessSinceMs: number | null = null;
 
   constructor(opts: RaftNodeOptions) {
     this.id = opts.self.id;
@@ -140,6 +183,9 @@ export class RaftNode implements NodeApi {
     this.onFatal = opts.onFatal;
     this.limits = opts.config.limits;
     this.state = ReplicatedState.empty(this.limits, this.cfg.auth.limits);
+    this.observer = opts.observer ?? NO_OBSERVER;
+    this.warnLimiter = new WarnLimiter(WARN_INTERVAL_MS, this.now);
+    this.maxRoundTripMs = opts.config.timing.electionTicks * opts.config.timing.tickMs;
   }
 
   /** sm: the lock state machine as applied on this node. */
@@ -191,6 +237,7 @@ export class RaftNode implements NodeApi {
   /** receive steps a message from a peer into the core. */
   receive(m: Message): void {
     if (this.stopped || this.raft === null) return;
+    if (m.type === 'heartbeat-resp') this.heartbeatAnswered(m.from, m.readRound);
     this.raft.step(m);
     this.schedule();
   }
@@ -326,19 +373,25 @@ export class RaftNode implements NodeApi {
   private proposeBytes(data: Uint8Array): Promise<Applied> {
     if (this.stopped) return Promise.reject(new NodeStoppedError());
     const raft = this.core();
-    if (raft.currentRole !== 'leader') return Promise.reject(this.notLeader());
+    if (raft.currentRole !== 'leader') return this.refuse(this.notLeader());
     if (this.proposals.size >= MAX_PENDING_PROPOSALS) {
-      return Promise.reject(new ProposalRefusedError(`too many requests in flight (${MAX_PENDING_PROPOSALS}); retry with backoff`));
+      return this.refuse(new ProposalRefusedError(`too many requests in flight (${MAX_PENDING_PROPOSALS}); retry with backoff`));
     }
+    const startMs = this.now();
     const r = raft.propose(data);
     if (!r.ok) {
-      if (r.reason === 'not-leader' || r.reason === 'transferring') return Promise.reject(this.notLeader());
-      return Promise.reject(new ProposalRefusedError(`the leader refused the request (${r.reason}); retry with backoff`));
+      if (r.reason === 'not-leader' || r.reason === 'transferring') return this.refuse(this.notLeader());
+      return this.refuse(new ProposalRefusedError(`the leader refused the request (${r.reason}); retry with backoff`));
     }
     this.schedule();
     return new Promise<Applied>((resolve, reject) => {
-      this.proposals.set(r.index, { term: r.term, resolve, reject });
+      this.proposals.set(r.index, { term: r.term, startMs, resolve, reject });
     });
+  }
+
+  private refuse(err: Error): Promise<never> {
+    this.observer.proposalRefused();
+    return Promise.reject(err);
   }
 
   read<T>(query: (sm: LockStateMachine, auth: AuthState) => T): Promise<T> {
@@ -384,6 +437,7 @@ export class RaftNode implements NodeApi {
       case 'expiring':
         return Promise.resolve(0);
       case 'accepted':
+        this.observer.keepAlive();
         break;
     }
     const ctx = this.nextCtx++;
@@ -469,12 +523,26 @@ export class RaftNode implements NodeApi {
     };
   }
 
+  /** inspect is the status page's view of this node (see NodeInspection): O(locks x log locksLimit) to pick the first locks by name. */
+  inspect(locksLimit: number): NodeInspection {
+    const s = this.core().status();
+    const progress = new Map<string, { match: number; state: string }>();
+    for (const [id, pr] of s.progress) progress.set(id, { match: pr.match, state: pr.state });
+    return { status: this.status(), progress, lastIndex: s.lastIndex, counts: this.sm.counts(), locks: this.sm.firstLocks(locksLimit) };
+  }
+
+  /** lockCounts: the lock table's sizes as applied here (read on every metrics scrape, O(1)). */
+  lockCounts(): LockCounts {
+    return this.sm.counts();
+  }
+
   // ------------------------------------------------------------- the loop
 
   private tick(): void {
     if (this.stopped) return;
     const raft = this.core();
     raft.tick();
+    this.watchLeader(raft);
     if (this.clock.isActive) {
       const due = this.clock.dueForExpiry(this.now(), this.leaderTerm, MAX_EXPIRIES_PER_TICK);
       for (const leaseId of due) {
@@ -523,7 +591,7 @@ export class RaftNode implements NodeApi {
    */
   private async handleReady(raft: Raft, rd: Ready): Promise<void> {
     const sendFirst = raft.messagesMayPrecedePersist();
-    if (sendFirst && rd.messages.length > 0) this.peers.send(rd.messages);
+    if (sendFirst && rd.messages.length > 0) this.send(rd.messages);
     let applied = 0;
     if (rd.snapshot === null) {
       const firstNew = rd.entries[0]?.index ?? Infinity;
@@ -533,17 +601,24 @@ export class RaftNode implements NodeApi {
       }
     }
     if (rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null) {
+      const startMs = this.now();
       await this.storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+      this.synced('a Raft batch', startMs);
     }
-    if (!sendFirst && rd.messages.length > 0) this.peers.send(rd.messages);
+    if (!sendFirst && rd.messages.length > 0) this.send(rd.messages);
     if (rd.snapshot !== null) {
       this.restoreStateMachine(rd.snapshot.data);
       this.lastSnapshotIndex = rd.snapshot.meta.index;
-      this.log.warn({ index: rd.snapshot.meta.index }, 'installed a snapshot from the leader: this node was too far behind to catch up from the log');
+      this.log.warn({ index: rd.snapshot.meta.index },
+        'installed a snapshot from the leader: this node was too far behind to catch up from the log; expected after a long outage, but if it repeats check this node\'s disk, load and network (it keeps falling behind)');
     }
     for (; applied < rd.committedEntries.length; applied++) this.applyEntry(rd.committedEntries[applied] as Entry);
     if (rd.membership !== null) this.followMembership(rd.membership);
     if (rd.softState !== null) {
+      if (rd.softState.leader !== this.knownLeader) {
+        this.knownLeader = rd.softState.leader;
+        this.observer.leaderChanged();
+      }
       this.onSoftState(rd.softState.role === 'leader', rd.softState.term);
       if (rd.softState.leader !== null) this.wakeLeaderWaiters(rd.softState.leader);
     }
@@ -573,8 +648,13 @@ export class RaftNode implements NodeApi {
     const pending = this.proposals.get(entry.index);
     if (pending === undefined) return;
     this.proposals.delete(entry.index);
-    if (pending.term === entry.term && result !== null) pending.resolve(result);
-    else pending.reject(new ProposalOutcomeUnknownError('another leader replaced the request in the log before it committed'));
+    if (pending.term === entry.term && result !== null) {
+      this.observer.proposalFinished('committed', (this.now() - pending.startMs) / 1000);
+      pending.resolve(result);
+    } else {
+      this.observer.proposalFinished('lost', (this.now() - pending.startMs) / 1000);
+      pending.reject(new ProposalOutcomeUnknownError('another leader replaced the request in the log before it committed'));
+    }
   }
 
   /** applyConfChange answers the operator who proposed the change, and records this node's own removal. */
@@ -596,6 +676,7 @@ export class RaftNode implements NodeApi {
   /** followApplyResult keeps the lease clock and waiting clients in step with the state machine. */
   private followApplyResult(r: ApplyResult): void {
     const nowMs = this.now();
+    if (r.result.kind === 'lease-expired') this.observer.leaseExpired();
     if (r.leaseGranted !== null) this.clock.leaseGranted(r.leaseGranted.leaseId, r.leaseGranted.ttlMs, nowMs);
     for (const leaseId of r.leasesRemoved) this.clock.leaseRemoved(leaseId);
     for (const g of r.promoted) {
@@ -609,7 +690,10 @@ export class RaftNode implements NodeApi {
   private onSoftState(isLeader: boolean, term: number): void {
     // Soft state arrives once per Ready, so leader(t5) -> follower -> leader(t7) can
     // look like "still leader": a new term always means the old leadership ended.
-    if (this.leaderTerm !== 0 && (!isLeader || this.leaderTerm !== term)) this.leadershipEnded(isLeader ? term : -1);
+    if (this.leaderTerm !== 0 && (!isLeader || this.leaderTerm !== term)) {
+      this.warnSteppedDown(isLeader, term);
+      this.leadershipEnded(isLeader ? term : -1);
+    }
     if (isLeader && this.leaderTerm !== term) {
       this.log.info({ term }, 'became leader');
       this.leaderTerm = term;
@@ -618,12 +702,14 @@ export class RaftNode implements NodeApi {
 
   /** leadershipEnded fails what the old leadership owed clients; proposals of `keepTerm` (a new leadership) stay. */
   private leadershipEnded(keepTerm: number): void {
-    this.log.warn({ term: this.leaderTerm }, 'lost leadership: pending requests fail with UNAVAILABLE and clients retry on the new leader');
     this.leaderTerm = 0;
+    this.heartbeatSent.clear();
     this.clock.deactivate();
+    const nowMs = this.now();
     for (const [index, p] of this.proposals) {
       if (p.term === keepTerm) continue;
       this.proposals.delete(index);
+      this.observer.proposalFinished('lost', (nowMs - p.startMs) / 1000);
       p.reject(new ProposalOutcomeUnknownError('leadership was lost before the request committed'));
     }
     for (const [index, p] of this.confProposals) {
@@ -637,6 +723,89 @@ export class RaftNode implements NodeApi {
     for (const set of waiting) for (const w of set) w.reject(err);
   }
 
+
+  /**
+   * warnSteppedDown says why this leader stopped leading and what to check.
+   * Stepping down in the same term is CheckQuorum: a majority did not answer
+   * within an election timeout. A newer term means another member campaigned:
+   * expected on a leadership transfer, a sign of trouble otherwise.
+   */
+  private warnSteppedDown(leadsAgain: boolean, term: number): void {
+    const pending = { term: this.leaderTerm, pendingProposals: this.proposals.size };
+    if (leadsAgain) {
+      // Lost and regained within one Ready: the elections in between were this node's own.
+      this.log.warn({ ...pending, newTerm: term }, `leadership of term ${this.leaderTerm} ended and this node leads again in term ${term}; ` +
+        'pending requests of the old term fail with UNAVAILABLE and clients retry; if this repeats, look for pauses or a flaky network');
+    } else if (this.transferring) {
+      this.log.info({ ...pending, newTerm: term }, 'stepped down after handing leadership over on shutdown');
+    } else if (term === this.leaderTerm) {
+      this.log.warn(pending, `stepped down as leader of term ${this.leaderTerm}: lost quorum (a majority of members did not answer within an election timeout); ` +
+        'check that the other members are running and reachable (npm run cluster -- status, their logs, "peer unreachable" lines); pending requests fail with UNAVAILABLE and clients retry');
+    } else {
+      this.log.warn({ ...pending, newTerm: term }, `stepped down as leader of term ${this.leaderTerm}: another member started term ${term}; ` +
+        'if this repeats, look for paused or overloaded members, slow disks ("storage write slow" lines) or a flaky network, or raise timing.electionTicks; clients retry on the new leader');
+    }
+  }
+
+  /** watchLeader warns (rate-limited) while this node has known no leader for several election timeouts. */
+  private watchLeader(raft: Raft): void {
+    if (raft.currentLeader !== null) {
+      this.leaderlessSinceMs = null;
+      return;
+    }
+    const nowMs = this.now();
+    if (this.leaderlessSinceMs === null) this.leaderlessSinceMs = nowMs;
+    const forMs = nowMs - this.leaderlessSinceMs;
+    const { electionTicks, tickMs } = this.cfg.timing;
+    if (forMs < NO_LEADER_WARN_TIMEOUTS * 2 * electionTicks * tickMs) return;
+    const suppressed = this.warnLimiter.take('no-leader');
+    if (suppressed === null) return;
+    this.log.warn({ forMs: Math.round(forMs), members: this.cfg.nodes.length, suppressed },
+      `no leader for ${(forMs / 1000).toFixed(1)} s (this node is ${raft.currentRole} in term ${raft.currentTerm}): it cannot reach a majority of the ${this.cfg.nodes.length} members; ` +
+      'check that a majority is running (npm run cluster -- status) and the links between them ("peer unreachable" lines); clients get UNAVAILABLE until a leader is elected');
+  }
+
+  /** synced times one synced write of the data dir, and warns when the disk is slow. */
+  private synced(what: string, startMs: number): void {
+    const tookMs = this.now() - startMs;
+    this.observer.storageSynced(tookMs / 1000);
+    if (tookMs < SLOW_SYNC_MS) return;
+    const suppressed = this.warnLimiter.take('slow-sync');
+    if (suppressed === null) return;
+    this.log.warn({ tookMs: Math.round(tookMs), suppressed, dataDir: this.cfg.nodes.find((n) => n.id === this.id)?.dataDir },
+      `storage write slow: syncing ${what} to the data dir took ${Math.round(tookMs)} ms (a healthy disk takes a few ms); every commit waits for it: ` +
+      'check the disk (iostat, free space), other I/O on the same device, and that the data dir is not on a network filesystem');
+  }
+
+  /**
+   * send hands messages to the transport, noting the send time of heartbeats
+   * (for round-trip times) and warning when a follower needs a whole snapshot.
+   */
+  private send(messages: readonly Message[]): void {
+    for (const m of messages) {
+      if (m.type === 'heartbeat') {
+        const slot = this.heartbeatSent.get(m.to);
+        const nowMs = this.now();
+        if (slot === undefined || nowMs - slot.sentMs > this.maxRoundTripMs) this.heartbeatSent.set(m.to, { round: m.readRound, sentMs: nowMs });
+      } else if (m.type === 'snapshot' && m.offset === 0) {
+        const suppressed = this.warnLimiter.take(`snapshot:${m.to}`);
+        if (suppressed !== null) {
+          this.log.warn({ peer: m.to, index: m.meta.index, bytes: m.totalBytes, suppressed },
+            `sending a snapshot (index ${m.meta.index}, ${m.totalBytes} bytes) to follower ${m.to}: it is too far behind to catch up from the log ` +
+            '(it was down or cut off for long, or its data dir is new); expected after a long outage, but if it repeats check that follower\'s log, disk and network');
+        }
+      }
+    }
+    this.peers.send(messages);
+  }
+
+  /** heartbeatAnswered observes the round trip of the heartbeat a response answers (same read round). */
+  private heartbeatAnswered(peer: string, round: number): void {
+    const slot = this.heartbeatSent.get(peer);
+    if (slot === undefined || slot.round !== round) return;
+    this.heartbeatSent.delete(peer);
+    this.observer.peerRoundTrip(peer, (this.now() - slot.sentMs) / 1000);
+  }
 
   /** maybeActivateClock starts lease clocks once this leader has applied an entry of its own term. */
   private maybeActivateClock(applied: readonly Entry[]): void {
@@ -677,7 +846,9 @@ export class RaftNode implements NodeApi {
     if (applied - this.lastSnapshotIndex < this.cfg.snapshot.everyEntries) return;
     const compacted = raft.compact(applied, this.state.snapshot(), this.cfg.snapshot.trailingEntries);
     if (compacted === null) return;
+    const startMs = this.now();
     await this.storage.saveSnapshot(compacted.snapshot, compacted.firstIndex);
+    this.synced('a snapshot', startMs);
     this.lastSnapshotIndex = applied;
     this.log.info({ index: applied, firstIndex: compacted.firstIndex }, 'snapshot taken, log compacted');
   }
@@ -701,6 +872,7 @@ export class RaftNode implements NodeApi {
       }
     }
     if (best === null || !raft.transferLeadership(best)) return;
+    this.transferring = true;
     this.schedule();
     const deadlineMs = this.now() + 2 * this.cfg.timing.electionTicks * this.cfg.timing.tickMs;
     while (raft.currentRole === 'leader' && this.now() < deadlineMs) {

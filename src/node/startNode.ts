@@ -8,6 +8,9 @@ import { RaftNode } from './raftNode.js';
 import { readRemoval, RemovedNodeError } from './removalRecord.js';
 import { buildNodeTls } from '../security/nodeTls.js';
 import { plaintextWarnings } from '../security/plaintextWarning.js';
+import { NodeMetrics } from '../observability/nodeMetrics.js';
+import { createHttpServer, type HttpServer } from '../observability/httpServer.js';
+import { buildStatusView, LOCKS_SHOWN } from '../observability/statusView.js';
 
 export interface RunningNode {
   readonly node: RaftNode;
@@ -50,7 +53,12 @@ export async function startNode(config: ClusterConfig, id: string, onFatal: (err
     channelCredentials: tls.peerChannel,
     authenticate: tls.authenticatePeer,
   });
-  node = new RaftNode({ config, self, storage, peers: transport, logger: logger.child({ component: 'raft' }), onFatal });
+  const metrics = self.httpAddress === undefined ? null : new NodeMetrics({
+    status: () => (node as RaftNode).status(),
+    lockCounts: () => (node as RaftNode).lockCounts(),
+    peerStats: () => transport.stats().peers,
+  }, { clusterId: config.clusterId, nodeId: id });
+  node = new RaftNode({ config, self, storage, peers: transport, logger: logger.child({ component: 'raft' }), onFatal, ...(metrics !== null ? { observer: metrics } : {}) });
   await node.start();
   await transport.listen(self.peerAddress);
   // A parked call waits out the longest election timeout plus a few ticks for the vote and the new leader's first commit.
@@ -73,13 +81,15 @@ export async function startNode(config: ClusterConfig, id: string, onFatal: (err
       clusterId: config.clusterId,
       rootTokenHash: config.auth.rootTokenSha256 === null ? null : Buffer.from(config.auth.rootTokenSha256, 'hex'),
     },
+    ...(metrics !== null ? { countRequest: metrics.countRequest } : {}),
   });
   await server.listen(self.clientAddress);
+  const http = metrics === null ? null : await serveHttp(config, self.httpAddress as string, node, transport, metrics, logger);
   const security = { clientTls: self.tls?.client != null, peerTls: self.tls?.peer != null, auth: config.auth.enabled };
   if (config.auth.enabled && self.tls?.client == null) {
     logger.warn({ security: 'plaintext' }, 'SECURITY WARNING: auth is enabled but client traffic is plaintext: bearer tokens cross the network readable; configure nodes[].tls.client');
   }
-  logger.info({ client: self.clientAddress, peer: self.peerAddress, dataDir: self.dataDir, ...security }, 'raftlock node serving');
+  logger.info({ client: self.clientAddress, peer: self.peerAddress, http: self.httpAddress, dataDir: self.dataDir, ...security }, 'raftlock node serving');
   const running = node;
   return {
     node: running,
@@ -95,12 +105,35 @@ export async function startNode(config: ClusterConfig, id: string, onFatal: (err
       return parts.every((p) => p.result.ok);
     },
     async stop() {
+      await http?.close();
       await running.stop();
       await server.stop();
       await transport.stop();
       await storage.close();
     },
   };
+}
+
+/** serveHttp starts the node's HTTP port: metrics, the status page and its JSON. */
+async function serveHttp(config: ClusterConfig, address: string, node: RaftNode, transport: PeerTransport, metrics: NodeMetrics, logger: Logger): Promise<HttpServer> {
+  const httpAddresses = new Map(config.nodes.flatMap((n) => (n.httpAddress === undefined ? [] : [[n.id, n.httpAddress] as const])));
+  const http = createHttpServer({
+    logger: logger.child({ component: 'http' }),
+    metrics: () => metrics.render(),
+    metricsContentType: metrics.contentType,
+    localView: () => {
+      const connected = new Map<string, boolean>();
+      for (const [peer, s] of transport.stats().peers) connected.set(peer, s.connected);
+      return buildStatusView(config.clusterId, node.inspect(LOCKS_SHOWN), httpAddresses, connected, new Date().toISOString());
+    },
+    leaderHttpAddress: () => {
+      const leader = node.leader();
+      if (leader === null || leader.id === node.id) return null;
+      return httpAddresses.get(leader.id) ?? null;
+    },
+  });
+  await http.listen(address);
+  return http;
 }
 
 function ensureWritableDir(dir: string): void {

@@ -32,5 +32,8 @@ export function plaintextWarnings(self: NodeSpec): string[] {
   if (self.tls?.peer == null && !isLoopbackHost(hostOf(self.peerAddress))) {
     out.push(`peer transport on ${self.peerAddress} is PLAINTEXT on a non-loopback address: anyone who can reach it can impersonate a member and corrupt the log; configure nodes[].tls.peer (see README "Security")`);
   }
+  if (self.httpAddress !== undefined && !isLoopbackHost(hostOf(self.httpAddress))) {
+    out.push(`status page and metrics on ${self.httpAddress} are plain HTTP without authentication on a non-loopback address: anyone who can reach it sees lock names, holders and lease ids; bind httpAddress to loopback or put an authenticating proxy in front`);
+  }
   return out;
 }

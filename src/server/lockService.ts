@@ -178,12 +178,16 @@ function holdForReattach(ctx: ServerContext, v: ValidAcquire, deadline: number):
       () => expiring?.done(),
       (err: unknown) => {
         expiring?.done();
-        ctx.logger.warn({ err, name: v.name, leaseId: v.leaseId }, 'withdrawing a cancelled wait after its re-attach grace failed');
+        ctx.logger.warn({ err, name: v.name, leaseId: v.leaseId },
+          'withdrawing a cancelled wait after its re-attach grace failed: the wait stays queued until its lease ends or the client retries; if this repeats, check the leader and its log (npx raftlock status)');
       },
     );
   };
   if (graceMs > 0 && ctx.waits.hold(v.name, v.leaseId, graceMs, expire)) return;
-  if (graceMs > 0) ctx.logger.warn({ name: v.name, leaseId: v.leaseId, held: ctx.waits.held }, 'too many cancelled waits held; withdrawing this one at once');
+  if (graceMs > 0 && ctx.warnLimiter.take('held-waits') !== null) {
+    ctx.logger.warn({ name: v.name, leaseId: v.leaseId, held: ctx.waits.held },
+      'too many cancelled waits held for a retry; withdrawing this one at once (a retry of it loses its place in the queue): many clients are dropping Acquire calls, check their deadlines and the network between them and the cluster');
+  }
   expire(null);
 }
 
@@ -193,7 +197,8 @@ async function withdrawGone(ctx: ServerContext, v: ValidAcquire, expiring: Expir
   if (token === null || expiring?.reattached() === true) return;
   const applied = await ctx.admission.internal(() => ctx.node.propose({ type: 'release', name: v.name, leaseId: v.leaseId, token }));
   if (applied.result.kind !== 'released') {
-    ctx.logger.warn({ name: v.name, leaseId: v.leaseId, token, result: applied.result.kind }, 'releasing a grant made to a cancelled Acquire was refused');
+    ctx.logger.warn({ name: v.name, leaseId: v.leaseId, token, result: applied.result.kind },
+      'releasing a grant made to a cancelled Acquire was refused: the lock stays with that lease until it is released or the lease ends; check the holder with npx raftlock get');
   }
 }
 

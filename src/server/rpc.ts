@@ -9,6 +9,7 @@ import { LeaderUnreachableError, type Forwarder } from './forwarder.js';
 import type { WaitAttachments } from './waitAttachments.js';
 import type { Admission } from './admission.js';
 import { callerKey, certificateKind, type MemberIds } from './callerKey.js';
+import type { WarnLimiter } from '../transport/warnLimiter.js';
 import { METADATA, statusForError, unavailable, type LeaderHint } from './statusMapping.js';
 import { ANONYMOUS, authenticate, forwardingMetadata, type AuthSettings, type Caller } from './callerIdentity.js';
 
@@ -38,6 +39,8 @@ export interface ServerContext {
   readonly memberIds: MemberIds;
   /** auth: whether callers must authenticate, and how (callerIdentity.ts). */
   readonly auth: AuthSettings;
+  /** warnLimiter rate-limits warnings that a busy server could repeat per request. */
+  readonly warnLimiter: WarnLimiter;
 }
 
 /**

@@ -18,6 +18,8 @@ import type { ServerContext } from './rpc.js';
 import { WaitAttachments } from './waitAttachments.js';
 import { AUTH_DISABLED, type AuthSettings } from './callerIdentity.js';
 import { authHandlers } from './authService.js';
+import { WarnLimiter } from '../transport/warnLimiter.js';
+import { requestCountingInterceptor, type RequestCounter } from './requestMetrics.js';
 
 /**
  * createApiServer builds the client-facing gRPC server of one node: the
@@ -59,6 +61,8 @@ export interface ApiServerOptions {
   readonly waitReattachGraceMs?: number;
   /** auth: client authentication and authorisation; off by default. */
   readonly auth?: AuthSettings;
+  /** countRequest is called once per answered call with its method and status code (the metrics); none by default. */
+  readonly countRequest?: RequestCounter;
 }
 
 export interface ApiServer {
@@ -106,11 +110,13 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     admission,
     memberIds: { has: (id) => options.node.members().some((m) => m.id === id) },
     auth: options.auth ?? AUTH_DISABLED,
+    warnLimiter: new WarnLimiter(10_000),
   };
   const server = new grpc.Server({
     'grpc.max_send_message_length': MAX_SEND_MESSAGE_BYTES,
     'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES,
     'grpc.max_concurrent_streams': clientLimits.maxConcurrentStreams,
+    ...(options.countRequest !== undefined ? { interceptors: [requestCountingInterceptor(options.countRequest)] } : {}),
   });
   const services = apiServices();
   server.addService(services.Lease, leaseHandlers(ctx));

@@ -22,6 +22,8 @@ export interface PeerLinkOptions {
   readonly backoffMaxMs: number;
   readonly handshakeTimeoutMs: number;
   readonly stopGraceMs: number;
+  /** unreachableGraceMs: how long a link that never connected may fail before it is warned about. */
+  readonly unreachableGraceMs: number;
   readonly logger: Logger;
   readonly warnLimiter: WarnLimiter;
   /** random returns a number in [0, 1): the backoff jitter. */
@@ -59,11 +61,22 @@ type LinkState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'stopped';
 
 type ClientCall = grpc.ClientWritableStream<PeerBatchWire>;
 
-/** Outage is an unreachable spell of the link: warned about once, reported when it ends. */
+/**
+ * Outage is an unreachable spell of the link, reported when it ends. It is
+ * warned about at once when a peer that was connected goes away or a peer
+ * refuses us, but only after unreachableGraceMs when a link that never
+ * connected finds nobody listening (members of a cluster start at different
+ * moments); then every STILL_UNREACHABLE_WARN_MS.
+ */
 interface Outage {
   readonly sinceMs: number;
   readonly droppedBefore: number;
+  nextWarnMs: number;
+  warned: boolean;
 }
+
+/** STILL_UNREACHABLE_WARN_MS: while a peer stays unreachable, a reminder at most this often. */
+const STILL_UNREACHABLE_WARN_MS = 30_000;
 
 /** Queued is a message waiting in a link's queue, with its estimated wire size. */
 interface Queued {
@@ -286,13 +299,8 @@ export class PeerLink {
     this.failures++;
     if (wasConnected) {
       this.log.info({ code, reason }, `link to peer ${this.peer} at ${this.address} closed (${reason}); reconnecting`);
-    } else if (this.outage === null) {
-      this.outage = { sinceMs: performance.now(), droppedBefore: this.dropped - lost };
-      this.log.warn({ code, reason },
-        `peer ${this.peer} unreachable at ${this.address} (${reason}): ${advice}; ` +
-        'messages to it are dropped (Raft retries them) until it answers; retrying with backoff');
     } else {
-      this.log.debug({ code, reason, failures: this.failures }, `peer ${this.peer} still unreachable`);
+      this.warnUnreachable(code, reason, advice, lost);
     }
     this.state = 'backoff';
     this.retryTimer = setTimeout(() => {
@@ -302,6 +310,29 @@ export class PeerLink {
       this.connect();
     }, this.backoffMs());
     this.retryTimer.unref();
+  }
+
+  /** warnUnreachable starts or continues the outage and warns when it is due (see Outage). */
+  private warnUnreachable(code: grpc.status | undefined, reason: string, advice: string, lost: number): void {
+    const nowMs = performance.now();
+    if (this.outage === null) {
+      // Only "nobody answers" waits for the grace: a refusal (another cluster, not a member, TLS) is a config error to report at once.
+      const startingUp = !this.everConnected && code === grpc.status.UNAVAILABLE;
+      const firstWarnMs = startingUp ? nowMs + this.o.unreachableGraceMs : nowMs;
+      this.outage = { sinceMs: nowMs, droppedBefore: this.dropped - lost, nextWarnMs: firstWarnMs, warned: false };
+    }
+    const outage = this.outage;
+    const downMs = Math.round(nowMs - outage.sinceMs);
+    if (nowMs < outage.nextWarnMs) {
+      this.log.debug({ code, reason, failures: this.failures, downMs }, `peer ${this.peer} unreachable at ${this.address}`);
+      return;
+    }
+    outage.nextWarnMs = nowMs + STILL_UNREACHABLE_WARN_MS;
+    const spell = downMs >= 1000 ? ` for ${Math.round(downMs / 1000)} s` : '';
+    this.log.warn({ code, reason, downMs, failures: this.failures },
+      `peer ${this.peer} ${outage.warned ? 'still ' : ''}unreachable at ${this.address}${spell} (${reason}): ${advice}; ` +
+      'messages to it are dropped (Raft retries them) until it answers; retrying with backoff');
+    outage.warned = true;
   }
 
   /** backoffMs: exponential from backoffMinMs to backoffMaxMs with "equal jitter" (half fixed, half random). */

@@ -58,6 +58,13 @@ export interface PeerTransportOptions {
   readonly keepaliveTimeMs?: number;
   /** stopGraceMs: how long stop() waits for peers to take what is queued and for the server to drain (default 1000). */
   readonly stopGraceMs?: number;
+  /**
+   * unreachableGraceMs: how long a link that never connected may find nobody
+   * listening before it is warned about (default 5000): the members of a
+   * cluster start at different moments. A peer that was connected and goes
+   * away, or that refuses us, is warned about at once.
+   */
+  readonly unreachableGraceMs?: number;
   /** random returns a number in [0, 1) for backoff jitter (default Math.random). */
   readonly random?: () => number;
 }
@@ -83,6 +90,7 @@ const DEFAULTS = {
   handshakeTimeoutMs: 5000,
   keepaliveTimeMs: 10_000,
   stopGraceMs: 1000,
+  unreachableGraceMs: 5000,
 } as const;
 
 /** MAX_BATCH_BYTES_LIMIT keeps a batch, whose size is estimated, safely inside MAX_MESSAGE_BYTES. */
@@ -182,7 +190,7 @@ export class PeerTransport {
       channelOptions,
       maxQueued: o.maxQueuedPerPeer, maxQueuedBytes: o.maxQueuedBytesPerPeer, maxBatchMessages: o.maxBatchMessages, maxBatchBytes: o.maxBatchBytes,
       backoffMinMs: o.reconnectBackoffMinMs, backoffMaxMs: o.reconnectBackoffMaxMs,
-      handshakeTimeoutMs: o.handshakeTimeoutMs, stopGraceMs: o.stopGraceMs,
+      handshakeTimeoutMs: o.handshakeTimeoutMs, stopGraceMs: o.stopGraceMs, unreachableGraceMs: o.unreachableGraceMs,
       logger: this.log, warnLimiter: this.warnLimiter, random: o.random,
     });
     for (const [peer, address] of o.peers) this.setPeer(peer, address);
@@ -514,6 +522,9 @@ function resolveOptions(o: PeerTransportOptions): ResolvedOptions {
   for (const key of positive) {
     const v = r[key];
     if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`peer transport: ${key} must be a positive integer, got ${String(v)}`);
+  }
+  if (!Number.isSafeInteger(r.unreachableGraceMs) || r.unreachableGraceMs < 0) {
+    throw new Error(`peer transport: unreachableGraceMs must be a non-negative integer, got ${String(r.unreachableGraceMs)}`);
   }
   if (r.reconnectBackoffMinMs > r.reconnectBackoffMaxMs) {
     throw new Error(`peer transport: reconnectBackoffMinMs (${r.reconnectBackoffMinMs}) must not exceed reconnectBackoffMaxMs (${r.reconnectBackoffMaxMs})`);

@@ -4,13 +4,13 @@ import { FULL_SIZES, OptionsError, parseOptions, QUICK_SIZES, WORKLOADS } from '
 describe('bench options', () => {
   it('defaults to a full run of every workload on 3 nodes with etcd', () => {
     const o = parseOptions({});
-    expect(o).toMatchObject({ quick: false, nodes: 3, etcd: true, out: null, workloads: [...WORKLOADS] });
+    expect(o).toMatchObject({ quick: false, nodes: 3, etcd: true, metrics: true, out: null, workloads: [...WORKLOADS] });
     expect(o.sizes).toBe(FULL_SIZES);
   });
 
-  it('takes --quick, --nodes 5, --no-etcd and --out', () => {
-    const o = parseOptions({ quick: true, nodes: '5', etcd: false, out: 'x/y' });
-    expect(o).toMatchObject({ quick: true, nodes: 5, etcd: false, out: 'x/y' });
+  it('takes --quick, --nodes 5, --no-etcd, --no-metrics and --out', () => {
+    const o = parseOptions({ quick: true, nodes: '5', etcd: false, metrics: false, out: 'x/y' });
+    expect(o).toMatchObject({ quick: true, nodes: 5, etcd: false, metrics: false, out: 'x/y' });
     expect(o.sizes).toBe(QUICK_SIZES);
   });
 

@@ -72,12 +72,16 @@ export interface ClusterOptions {
    * spawned (e.g. to seed the data dirs from a backup).
    */
   readonly beforeStart?: (cluster: Cluster) => Promise<void>;
+  /** http: give every member an httpAddress (metrics and status page) on a free port. */
+  readonly http?: boolean;
 }
 
 export interface MemberSpec {
   readonly id: string;
   readonly clientAddress: string;
   readonly peerAddress: string;
+  /** httpAddress: metrics and status page (clusters started with `http: true` only). */
+  readonly httpAddress?: string;
   readonly dataDir: string;
   readonly logPath: string;
 }
@@ -155,7 +159,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   // while the cluster starts is retried with fresh ports (bounded).
   for (let attempt = 1; attempt <= 3; attempt++) {
     const dir = await mkdtemp(join(tmpdir(), 'raftlock-it-'));
-    const ports = await freePorts(2 * size);
+    const ports = await freePorts((options.http === true ? 3 : 2) * size);
     const cluster = new Cluster(dir, size, ports, options);
     const owner = options.scope === 'file' ? fileScoped : current;
     owner.push(cluster);
@@ -202,7 +206,8 @@ export class Cluster {
   constructor(readonly dir: string, size: number, ports: readonly number[], options: ClusterOptions) {
     const nodes = Array.from({ length: size }, (_, i) => {
       const id = `n${i + 1}`;
-      return { id, clientAddress: `127.0.0.1:${ports[2 * i]}`, peerAddress: `127.0.0.1:${ports[2 * i + 1]}` };
+      const http = options.http === true ? { httpAddress: `127.0.0.1:${ports[2 * size + i]}` } : {};
+      return { id, clientAddress: `127.0.0.1:${ports[2 * i]}`, peerAddress: `127.0.0.1:${ports[2 * i + 1]}`, ...http };
     });
     const clusterId = options.clusterId ?? 'raftlock-it';
     this.tlsDir = options.tls === undefined ? null : join(dir, 'tls');

@@ -59,12 +59,22 @@ describe('cluster config', () => {
     ['unknown auth field', (c) => { c.auth = { enable: true }; }, /auth has an unknown field "enable"; accepted fields: enabled, rootTokenSha256, limits/],
     ['bad auth limit', (c) => { c.auth = { limits: { maxUsers: 0 } }; }, /auth.limits.maxUsers must be a positive integer, got 0/],
     ['bad per-owner quota', (c) => { c.limits = { maxLeasesPerOwner: -1 }; }, /limits.maxLeasesPerOwner must be a positive integer/],
+    ['bad http address', (c) => { c.nodes = [{ ...node(1), httpAddress: 7201 }, node(2), node(3)]; }, /nodes\[0\]\.httpAddress must be host:port with a port from 1 to 65535 \(e\.g\. "127\.0\.0\.1:7001"\), got 7201/],
+    ['http address on another listener\'s port', (c) => { c.nodes = [{ ...node(1), httpAddress: '127.0.0.1:7120' }, node(2), node(3)]; }, /nodes\[0\]\.httpAddress 127\.0\.0\.1:7120 is already used by n2\.peerAddress|nodes\[1\]\.peerAddress 127\.0\.0\.1:7120 is already used by n1\.httpAddress/],
   ];
   it.each(cases)('%s is refused with a message that says what is accepted', (_name, mutate, message) => {
     const c = base();
     mutate(c);
     const problems = configProblems(c);
     expect(problems.some((p) => message.test(p)), problems.join('\n')).toBe(true);
+  });
+
+  it('takes an optional httpAddress per member (the shipped examples serve metrics on loopback)', () => {
+    const c = parseClusterConfig({ ...base(), nodes: [{ ...node(1), httpAddress: '127.0.0.1:7201' }, node(2), node(3)] }, 'test', '/base');
+    expect(c.nodes[0]?.httpAddress).toBe('127.0.0.1:7201');
+    expect(c.nodes[1]?.httpAddress).toBeUndefined();
+    const example = loadClusterConfig(join(import.meta.dirname, '..', '..', '..', 'cluster.example.json'));
+    expect(example.nodes.map((n) => n.httpAddress)).toEqual(['127.0.0.1:7201', '127.0.0.1:7202', '127.0.0.1:7203']);
   });
 
   it('reports every problem at once', () => {

@@ -125,13 +125,15 @@ beforeAll(async () => {
   configPath = join(dir, 'cluster.json');
   pidsPath = join(dir, 'data', 'pids.json');
   const example = JSON.parse(readFileSync(join(ROOT, 'cluster.example.json'), 'utf8')) as { nodes: { id: string }[] };
-  const ports = await freePorts(2 * IDS.length);
+  const ports = await freePorts(3 * IDS.length);
   const config = {
     ...example,
     clusterId: 'raftlock-script-test',
     dataDir: 'data',
     logLevel: 'info',
-    nodes: IDS.map((id, i) => ({ id, clientAddress: `127.0.0.1:${ports[2 * i]}`, peerAddress: `127.0.0.1:${ports[2 * i + 1]}` })),
+    nodes: IDS.map((id, i) => ({
+      id, clientAddress: `127.0.0.1:${ports[3 * i]}`, peerAddress: `127.0.0.1:${ports[3 * i + 1]}`, httpAddress: `127.0.0.1:${ports[3 * i + 2]}`,
+    })),
   };
   writeFileSync(configPath, JSON.stringify(config, null, 2));
 });
@@ -159,6 +161,14 @@ describe('scripts/cluster.ts', { timeout: 60_000 }, () => {
     expect(r.stdout).toMatch(/3 of 3 members up, leader n\d/);
     expect(r.stdout).toContain(join(dir, 'data', 'logs'));
     expect(r.stdout).toMatch(/stop: .*stop/);
+    // Where the status page and the metrics are, and they answer there.
+    const page = /^page: +(http:\/\/127\.0\.0\.1:\d+\/) /m.exec(r.stdout)?.[1];
+    expect(page, r.stdout).toBeDefined();
+    expect((await fetch(page as string, { signal: AbortSignal.timeout(5_000) })).status).toBe(200);
+    const metrics = /^metrics: (.*) {3}\(Prometheus\)$/m.exec(r.stdout)?.[1]?.split(' ') ?? [];
+    expect(metrics).toHaveLength(3);
+    const scrape = await fetch(metrics[0] as string, { signal: AbortSignal.timeout(5_000) });
+    expect(await scrape.text()).toMatch(/^raftlock_term\{/m);
     const pids = recordedPids();
     expect(Object.keys(pids).sort()).toEqual(IDS);
     for (const pid of Object.values(pids)) expect(alive(pid)).toBe(true);

@@ -22,4 +22,12 @@ describe('plaintext warning', () => {
     expect(plaintextWarnings(spec('0.0.0.0:7001', '0.0.0.0:7101', { peer: files, client: { ...files, requireClientCert: false } }))).toEqual([]);
     expect(plaintextWarnings(spec('0.0.0.0:7001', '0.0.0.0:7101', { peer: files, client: null }))).toEqual([expect.stringMatching(/client API/)]);
   });
+
+  it('warns for a status page and metrics port off loopback, TLS or not (it is plain HTTP without authentication)', () => {
+    const tls = { peer: files, client: { ...files, requireClientCert: true } };
+    expect(plaintextWarnings({ ...spec('0.0.0.0:7001', '0.0.0.0:7101', tls), httpAddress: '127.0.0.1:7201' })).toEqual([]);
+    expect(plaintextWarnings({ ...spec('0.0.0.0:7001', '0.0.0.0:7101', tls), httpAddress: '0.0.0.0:7201' })).toEqual([
+      expect.stringMatching(/^status page and metrics on 0\.0\.0\.0:7201 are plain HTTP without authentication on a non-loopback address: .*bind httpAddress to loopback/),
+    ]);
+  });
 });

@@ -125,7 +125,7 @@ describe('PeerTransport with a down peer', () => {
     const down = await resetter(cleanup);
     const portB = down.port;
     const portA = await freePort();
-    const a = await makeNode(cleanup, 'n1', new Map([['n2', addr(portB)]]), portA);
+    const a = await makeNode(cleanup, 'n1', new Map([['n2', addr(portB)]]), portA, { unreachableGraceMs: 0 });
     a.transport.send(range(1, 50).map((n) => heartbeat('n1', 'n2', n)));
     // send() returned at once: the messages wait for the first attempt, not the caller.
     expect(peerStats(a, 'n2')).toMatchObject({ queued: 50, sent: 0, connected: false });
@@ -149,6 +149,19 @@ describe('PeerTransport with a down peer', () => {
     expect(seqs(b.received)).toEqual(range(100, 199));
     expect(a.logs.some((l) => l.level === INFO && l.msg.includes('reachable again'))).toBe(true);
     expect(warnings(a, 'unreachable')).toBe(1);
+  });
+
+  it('a link that never connected is warned about only after unreachableGraceMs (members start at different moments)', async () => {
+    const down = await resetter(cleanup);
+    const patient = await makeNode(cleanup, 'n1', new Map([['n2', addr(down.port)]]), null, { unreachableGraceMs: 600_000 });
+    patient.transport.send([heartbeat('n1', 'n2', 1)]);
+    await waitFor(() => peerStats(patient, 'n2').reconnects >= 3, 'several failed attempts');
+    expect(warnings(patient, 'unreachable')).toBe(0);
+
+    const prompt = await makeNode(cleanup, 'n3', new Map([['n2', addr(down.port)]]), null, { unreachableGraceMs: 300 });
+    prompt.transport.send([heartbeat('n3', 'n2', 1)]);
+    await waitFor(() => warnings(prompt, 'unreachable') === 1, 'the warning once the grace has passed');
+    expect(prompt.logs.find((l) => l.level === WARN)?.msg).toContain('check that the node is running');
   });
 
   it('reconnects after the peer restarts on the same port', async () => {
