@@ -143,7 +143,7 @@ describe('raftlock lease', () => {
     // Interrupted: exit 0, and the lease is left to expire.
     interrupted.proc.kill('SIGINT');
     const stopped = await interrupted.done;
-    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(stopped.code, `signal=${stopped.signal} stdout=${JSON.stringify(stopped.stdout)} stderr=${JSON.stringify(stopped.stderr)}`).toBe(0);
     expect(stopped.stderr).toBe(`raftlock: stopped (SIGINT); lease ${b} expires within 6s unless renewed\n`);
 
     await new Promise((r) => setTimeout(r, 6_500)); // longer than the TTL
