@@ -80,19 +80,12 @@ export class Forwarder {
       parent: down,
       propagate_flags: grpc.propagate.DEADLINE | grpc.propagate.CANCELLATION,
     });
-    let finished = false;
-    const finish = (error: ApiError | null): void => {
-      if (finished) return;
-      finished = true;
-      if (down.cancelled) return;
-      if (error === null) down.end();
-      else down.emit('error', error.toStatus());
-    };
+    const relay = relayReplies(up, down, leader);
     down.on('data', (req: Req) => {
-      if (finished) return;
+      if (relay.finished()) return;
       const refusal = admit();
       if (refusal !== null) {
-        finish(refusal);
+        relay.finish(refusal);
         up.cancel();
         return;
       }
@@ -103,21 +96,6 @@ export class Forwarder {
     });
     down.on('end', () => up.end());
     down.on('error', () => up.cancel());
-    down.on('cancelled', () => {
-      finished = true;
-      up.cancel();
-    });
-    up.on('data', (res: Res) => {
-      if (finished) return;
-      if (!down.write(res)) {
-        up.pause();
-        down.once('drain', () => up.resume());
-      }
-    });
-    up.on('error', (err: grpc.ServiceError) => finish(relayError(err, leader)));
-    up.on('status', (status: grpc.StatusObject) => {
-      if (status.code === grpc.status.OK) finish(null);
-    });
   }
 
   /**
@@ -133,29 +111,7 @@ export class Forwarder {
       propagate_flags: grpc.propagate.DEADLINE | grpc.propagate.CANCELLATION,
       deadline: Date.now() + this.options.timeoutMs,
     });
-    let finished = false;
-    const finish = (error: ApiError | null): void => {
-      if (finished) return;
-      finished = true;
-      if (down.cancelled) return;
-      if (error === null) down.end();
-      else down.emit('error', error.toStatus());
-    };
-    down.on('cancelled', () => {
-      finished = true;
-      up.cancel();
-    });
-    up.on('data', (res: Res) => {
-      if (finished) return;
-      if (!down.write(res)) {
-        up.pause();
-        down.once('drain', () => up.resume());
-      }
-    });
-    up.on('error', (err: grpc.ServiceError) => finish(relayError(err, leader)));
-    up.on('status', (status: grpc.StatusObject) => {
-      if (status.code === grpc.status.OK) finish(null);
-    });
+    relayReplies(up, down, leader);
   }
 
   /** close closes every cached channel; later calls fail with UNAVAILABLE. */
@@ -193,6 +149,45 @@ export class LeaderUnreachableError extends Error {
   constructor(readonly status: ApiError, readonly leader: LeaderHint) {
     super(status.message);
   }
+}
+
+/** Relay ends a forwarded stream towards the caller, once. */
+interface Relay {
+  finish(error: ApiError | null): void;
+  finished(): boolean;
+}
+
+/**
+ * relayReplies passes the leader's replies on `up` to the caller's `down`
+ * in order, with backpressure (the leader's stream pauses while the caller's
+ * buffer is full), and ends `down` with the leader's status; the caller
+ * cancelling cancels `up`. Shared by the bidi and server-streaming relays.
+ */
+function relayReplies<Res>(up: grpc.ClientReadableStream<Res>, down: grpc.ServerWritableStream<unknown, Res> | grpc.ServerDuplexStream<unknown, Res>, leader: LeaderHint): Relay {
+  let finished = false;
+  const finish = (error: ApiError | null): void => {
+    if (finished) return;
+    finished = true;
+    if (down.cancelled) return;
+    if (error === null) down.end();
+    else down.emit('error', error.toStatus());
+  };
+  down.on('cancelled', () => {
+    finished = true;
+    up.cancel();
+  });
+  up.on('data', (res: Res) => {
+    if (finished) return;
+    if (!down.write(res)) {
+      up.pause();
+      down.once('drain', () => up.resume());
+    }
+  });
+  up.on('error', (err: grpc.ServiceError) => finish(relayError(err, leader)));
+  up.on('status', (status: grpc.StatusObject) => {
+    if (status.code === grpc.status.OK) finish(null);
+  });
+  return { finish, finished: () => finished };
 }
 
 /** neverSent: grpc-js failed the call before any connection to the leader existed (the request was not sent). */
