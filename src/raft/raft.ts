@@ -680,9 +680,12 @@ export class Raft {
 
   private handleVoteRequest(m: VoteRequest): void {
     const isPre = m.type === 'pre-vote';
-    // A node that is not a member (joining, or removed) never votes: its log proves nothing.
-    const member = !this.joinPending && isMember(this.members.latest(), this.id);
-    const canVote = member && (
+    // A node still waiting to join has an empty log and never votes. A node whose own
+    // latest configuration leaves it out still votes: it may have been added back (or
+    // promoted) by entries it has not received yet, and the candidate that counts it
+    // knows that. Granting is safe whatever this node's view of the membership: the vote
+    // is still one per term, and only for a log at least as up to date as its own.
+    const canVote = !this.joinPending && (
       this.vote === m.from ||
       (this.vote === '' && this.leader === null) ||
       (isPre && m.term > this.term));

@@ -43,4 +43,9 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
   // Membership changes (found by breaking the core on purpose; they pass with the real one).
   { seed: 7, note: 'membership: fails (commit quorum) if learners count toward the commit quorum' },
   { seed: 74, note: 'membership: fails (no leader after healing) if the leader accepts a second change while one is uncommitted' },
+  // Found by npm test's fresh seeds: n2 was removed, then added back and promoted by entries it never
+  // received; the two voters left were n2 and n3, and n2 refused every vote because its own latest
+  // configuration left it out. No leader ever again. Fixed: a node votes whatever its view of the
+  // membership (Raft thesis §4.2): only a node still waiting to join abstains.
+  { seed: 1328740359, note: 'bug: a re-added voter that thought itself removed refused every vote (no leader after healing)' },
 ];
