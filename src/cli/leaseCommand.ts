@@ -130,21 +130,24 @@ async function keepAliveCommand(id: string, opts: CommonOptions): Promise<number
     } catch (err) {
       throw clientError(err, s.target);
     }
-    if (opts.json === true) printJson({ leaseId: id, ttlMs: lease.ttlMs, keepingAlive: true });
-    else out(`keeping lease ${id} alive (TTL ${formatDuration(lease.ttlMs)}); press Ctrl-C to stop`);
     const signal = lease.signal;
-    const ended = await new Promise<{ signal: NodeJS.Signals } | { lost: unknown }>((resolve) => {
+    const ended = new Promise<{ signal: NodeJS.Signals } | { lost: unknown }>((resolve) => {
+      // The handlers go in before the banner: whoever reads the banner may signal at once, and a
+      // SIGINT that beat the handler would kill the process instead of stopping it cleanly.
       const onSignal = (sig: NodeJS.Signals): void => resolve({ signal: sig });
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       if (signal.aborted) resolve({ lost: signal.reason });
       signal.addEventListener('abort', () => resolve({ lost: signal.reason }), { once: true });
     });
-    if ('lost' in ended) {
-      const why = ended.lost instanceof Error ? oneLine(ended.lost.message) : 'it was lost';
+    if (opts.json === true) printJson({ leaseId: id, ttlMs: lease.ttlMs, keepingAlive: true });
+    else out(`keeping lease ${id} alive (TTL ${formatDuration(lease.ttlMs)}); press Ctrl-C to stop`);
+    const outcome = await ended;
+    if ('lost' in outcome) {
+      const why = outcome.lost instanceof Error ? oneLine(outcome.lost.message) : 'it was lost';
       throw new CliError(`stopped keeping lease ${id} alive: ${why}`, EXIT.failed);
     }
-    if (opts.json !== true) warn(`stopped (${ended.signal}); lease ${id} expires within ${formatDuration(lease.ttlMs)} unless renewed`);
+    if (opts.json !== true) warn(`stopped (${outcome.signal}); lease ${id} expires within ${formatDuration(lease.ttlMs)} unless renewed`);
     return EXIT.ok;
   } finally {
     await s.close();
