@@ -1,5 +1,4 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { maxElectionTimeoutMs } from '../../../src/node/clusterConfig.js';
@@ -7,6 +6,7 @@ import { checkAll, formatReport } from '../checkers/index.js';
 import { CHAOS_TIMING, ChaosCluster, FencedStore, Recorder, RecordedClient, sleep, type RecordedClientOptions } from '../harness/index.js';
 import type { CheckResult, History } from '../history.js';
 import { renderTimeline } from '../timeline.js';
+import { REPO } from '../harness/chaosCluster.js';
 
 /**
  * runScenario is the frame of every named chaos scenario: a fresh cluster of
@@ -73,7 +73,6 @@ export async function runScenario(
   });
   const clients: RecordedClient[] = [];
   const store = new FencedStore(recorder, options.fencing ?? true);
-  let failed = true;
   try {
     cluster.observe(100);
     const ctx: ScenarioContext = {
@@ -102,22 +101,23 @@ export async function runScenario(
       const ok = results.every((r) => r.ok);
       expect(ok, ok ? '' : `${report}\n${keep(options, history, results, cluster)}`).toBe(true);
     }
-    failed = false;
     return { history, results, report };
   } finally {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-    await cluster.destroy({ keepDir: failed });
+    // The cluster's temp dir goes even after a failure: the report carries the node logs' tails, and
+    // keep() wrote the history, report and timeline into results/ (git-ignored) beforehand.
+    await cluster.destroy();
   }
 }
 
-/** keep writes the run's history, report and timeline beside the kept cluster dir and says where. */
+/** keep writes a failed run's history, report and timeline under results/chaos-failures/ and says where. */
 function keep(options: ScenarioOptions, history: History, results: CheckResult[], cluster: ChaosCluster): string {
-  const dir = join(tmpdir(), 'raftlock-chaos-results', `${options.name}-seed${options.seed}`);
+  const dir = join(REPO, 'results', 'chaos-failures', `${options.name}-seed${options.seed}`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'history.json'), JSON.stringify(history, null, 1));
   writeFileSync(join(dir, 'report.txt'), formatReport(results, history));
   writeFileSync(join(dir, 'timeline.html'), renderTimeline(history, results));
-  return `${cluster.describe(20)}\nhistory, report and timeline in ${dir}; node logs and data in ${cluster.dir}`;
+  return `${cluster.describe(20)}\nhistory, report and timeline in ${dir}`;
 }
 
 /** waitFor polls `cond` every 25 ms until it holds or `timeoutMs` passes (then throws `what`). */
