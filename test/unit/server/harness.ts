@@ -5,6 +5,7 @@ import { resolveLimits, type LockLimits } from '../../../src/lock/limits.js';
 import { API_PROTO_LOADER_OPTIONS, API_PROTO_PATH } from '../../../src/server/apiProto.js';
 import { createApiServer, type ApiServer, type ApiServerOptions } from '../../../src/server/server.js';
 import { FakeNode } from './fakeNode.js';
+import { Cleanup } from '../../support/cleanup.js';
 
 /**
  * Test harness for the client API: real gRPC servers on 127.0.0.1:0 in front
@@ -14,25 +15,7 @@ import { FakeNode } from './fakeNode.js';
 
 export const LIMITS: LockLimits = resolveLimits({ maxLocksPerLease: 4, maxWaitsPerLease: 2 });
 
-/** Cleanup collects teardown steps; run() executes them all, last first, and never throws. */
-export class Cleanup {
-  private readonly steps: Array<() => Promise<void> | void> = [];
-
-  add(step: () => Promise<void> | void): void {
-    this.steps.push(step);
-  }
-
-  async run(): Promise<void> {
-    while (this.steps.length > 0) {
-      const step = this.steps.pop() as () => Promise<void> | void;
-      try {
-        await step();
-      } catch {
-        // keep tearing down
-      }
-    }
-  }
-}
+export { Cleanup };
 
 export interface Served {
   readonly node: FakeNode;

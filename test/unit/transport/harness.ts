@@ -3,6 +3,8 @@ import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type { Message, NodeId } from '../../../src/raft/types.js';
 import { PeerTransport, type PeerTransportOptions } from '../../../src/transport/peerTransport.js';
+import { Cleanup } from '../../support/cleanup.js';
+import { freePorts } from '../../support/freePorts.js';
 
 /**
  * Test harness for the peer transport: nodes on 127.0.0.1 with captured logs,
@@ -30,34 +32,12 @@ export function captureLogger(): { logger: Logger; lines: LogLine[] } {
   return { logger: pino({ level: 'debug' }, sink), lines };
 }
 
-/** Cleanup collects teardown steps; run() executes them all, last first, and never throws. */
-export class Cleanup {
-  private readonly steps: Array<() => Promise<void> | void> = [];
+export { Cleanup };
 
-  add(step: () => Promise<void> | void): void {
-    this.steps.push(step);
-  }
-
-  async run(): Promise<void> {
-    while (this.steps.length > 0) {
-      const step = this.steps.pop() as () => Promise<void> | void;
-      try {
-        await step();
-      } catch {
-        // keep tearing down
-      }
-    }
-  }
-}
-
-/** freePort reserves a port by binding and releasing it (the tests then bind it again at once). */
+/** freePort reserves one port (the tests then bind it again at once). */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('freePort: no port');
-  return address.port;
+  const [port] = await freePorts(1);
+  return port as number;
 }
 
 export const addr = (port: number): string => `127.0.0.1:${port}`;
