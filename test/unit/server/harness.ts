@@ -127,7 +127,7 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** waitFor polls `cond` every 5 ms until it holds, or throws after timeoutMs. */
-export async function waitFor(cond: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+export async function waitFor(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);

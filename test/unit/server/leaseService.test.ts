@@ -210,7 +210,9 @@ describe('Lease.KeepAlive', () => {
     const ka = openKeepAlive(lease);
     for (let id = 1; id <= 400; id++) ka.stream.write({ leaseId: String(id) });
     ka.stream.end();
-    await new Promise((r) => setTimeout(r, 150));
+    // 50 arrive while the gate is shut; the other 350 must wait behind them.
+    await waitFor(() => node.pendingKeepAlives === 50, '50 keepalives in flight');
+    await new Promise((r) => setTimeout(r, 100));
     expect(node.pendingKeepAlives).toBe(50);
     expect(node.maxPendingKeepAlives).toBe(50);
     open();
