@@ -226,7 +226,7 @@ describe('Lease.KeepAlive', () => {
     node.grantLeases([1]);
     const ka = openKeepAlive(lease);
     ka.stream.write({ leaseId: '1' });
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => ka.replies.length === 1, 'the first renewal');
     node.keepAliveError = new NotLeaderError('n2', '127.0.0.1:1');
     ka.stream.write({ leaseId: '1' });
     const status = await ka.status;
