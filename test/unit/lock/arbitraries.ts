@@ -23,8 +23,17 @@ export type StepSpec =
   | { readonly op: 'release-held'; readonly pick: number }
   | { readonly op: 'withdraw-queued'; readonly pick: number };
 
+/**
+ * Actor: who sends a command. 'none' sends no owner (auth off, or an admin);
+ * 'lease' names the lease's own owner, so most owned commands get through;
+ * 'alice' and 'bob' name one identity, which is someone else's lease as often
+ * as not. A grant by 'none' makes an ownerless lease, by 'lease' one of alice's.
+ */
+export type Actor = 'none' | 'lease' | 'alice' | 'bob';
+
 export interface Step {
   readonly spec: StepSpec;
+  readonly actor: Actor;
   /** gap: how far the Raft index moves (entries without lock commands sit in between). */
   readonly gap: number;
   /** newTerm: a leader change happens before this entry. */
@@ -66,8 +75,15 @@ const specArb: fc.Arbitrary<StepSpec> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('withdraw-queued' as const), pick: fc.nat() }) },
 );
 
+const actorArb = fc.oneof(
+  { weight: 4, arbitrary: fc.constant<Actor>('none') },
+  { weight: 4, arbitrary: fc.constant<Actor>('lease') },
+  { weight: 1, arbitrary: fc.constantFrom<Actor>('alice', 'bob') },
+);
+
 export const stepArb: fc.Arbitrary<Step> = fc.record({
   spec: specArb,
+  actor: actorArb,
   gap: fc.oneof({ weight: 5, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.integer({ min: 2, max: 4 }) }),
   newTerm: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
 });
@@ -86,8 +102,8 @@ export const limitsArb: fc.Arbitrary<LockLimits> = fc.oneof(
     maxWaitersPerLock: fc.integer({ min: 1, max: 3 }),
     maxLeases: fc.integer({ min: 3, max: 6 }),
     maxLocks: fc.integer({ min: 2, max: 4 }),
-    maxLeasesPerOwner: fc.constant(1000),
-    maxLocksPerOwner: fc.constant(1000),
+    maxLeasesPerOwner: fc.integer({ min: 1, max: 3 }),
+    maxLocksPerOwner: fc.integer({ min: 1, max: 5 }),
     minTtlMs: fc.constant(50),
     maxTtlMs: fc.constant(300),
   }),
@@ -146,7 +162,16 @@ export function resolve(step: Step, cursor: Cursor, model: LockModel): { command
       break;
     }
   }
-  return { command, index: cursor.index, term: cursor.term };
+  return { command: withOwner(command, step.actor, model), index: cursor.index, term: cursor.term };
+}
+
+/** withOwner adds the step's actor to an ownable command (an expiry comes from the lease clock and has none). */
+function withOwner(command: Command, actor: Actor, model: LockModel): Command {
+  if (command.type === 'expire-lease' || actor === 'none') return command;
+  if (actor !== 'lease') return { ...command, owner: actor };
+  if (command.type === 'grant-lease') return { ...command, owner: 'alice' };
+  const owner = model.ownerOf(command.leaseId);
+  return owner === null || owner === '' ? command : { ...command, owner };
 }
 
 /** commandArb: any well-formed command over the full value ranges, for codec tests. */

@@ -14,6 +14,8 @@ import type { LeaseInfo, LockCounts, LockInfo } from '../../../src/lock/stateMac
  */
 interface Lease {
   readonly leaseId: number;
+  /** owner: the identity that granted it, '' for none. */
+  readonly owner: string;
   readonly ttlMs: number;
   readonly grantedIndex: number;
 }
@@ -69,7 +71,7 @@ export class LockModel {
     if (lease === undefined) return null;
     return {
       leaseId,
-      owner: '',
+      owner: lease.owner,
       ttlMs: lease.ttlMs,
       grantedIndex: lease.grantedIndex,
       locksHeld: this.holds.filter((h) => h.leaseId === leaseId).map((h) => h.name).sort(byName),
@@ -91,6 +93,11 @@ export class LockModel {
     return { leases: this.leases.length, locks: this.lockNames().length, holders: this.holds.length, waiters: this.waits.length };
   }
 
+  /** ownerOf is the lease's owner ('' for none), or null when there is no such lease. */
+  ownerOf(leaseId: number): string | null {
+    return this.leases.find((l) => l.leaseId === leaseId)?.owner ?? null;
+  }
+
   /** tokenHeld is the token `leaseId` holds on `name`, or null. */
   tokenHeld(name: string, leaseId: number): number | null {
     return this.holds.find((h) => h.name === name && h.leaseId === leaseId)?.token ?? null;
@@ -103,28 +110,33 @@ export class LockModel {
       case 'grant-lease': {
         const { minTtlMs, maxTtlMs } = this.limits;
         if (cmd.ttlMs < minTtlMs || cmd.ttlMs > maxTtlMs) return { kind: 'invalid-ttl', ttlMs: cmd.ttlMs, minTtlMs, maxTtlMs };
+        const owner = cmd.owner ?? '';
         const old = this.leases.find((l) => l.leaseId === cmd.leaseId);
         if (old !== undefined) {
+          if (old.owner !== owner) return { kind: 'lease-not-owned', leaseId: cmd.leaseId };
           if (!cmd.idempotent) return { kind: 'lease-id-taken', leaseId: cmd.leaseId };
           if (old.ttlMs !== cmd.ttlMs) return { kind: 'lease-id-conflict', leaseId: cmd.leaseId, ttlMs: old.ttlMs, requestedTtlMs: cmd.ttlMs };
           return { kind: 'lease-granted', leaseId: cmd.leaseId, ttlMs: old.ttlMs, grantedIndex: old.grantedIndex, existing: true };
         }
         if (this.leases.length >= this.limits.maxLeases) return this.limit('maxLeases');
-        this.leases.push({ leaseId: cmd.leaseId, ttlMs: cmd.ttlMs, grantedIndex: index });
+        if (owner !== '' && this.leases.filter((l) => l.owner === owner).length >= this.limits.maxLeasesPerOwner) return this.limit('maxLeasesPerOwner');
+        this.leases.push({ leaseId: cmd.leaseId, owner, ttlMs: cmd.ttlMs, grantedIndex: index });
         out.leaseGranted = { leaseId: cmd.leaseId, ttlMs: cmd.ttlMs };
         return { kind: 'lease-granted', leaseId: cmd.leaseId, ttlMs: cmd.ttlMs, grantedIndex: index, existing: false };
       }
       case 'revoke-lease':
         if (!this.hasLease(cmd.leaseId)) return { kind: 'lease-not-found', leaseId: cmd.leaseId };
+        if (!this.ownedBy(cmd.leaseId, cmd.owner)) return { kind: 'lease-not-owned', leaseId: cmd.leaseId };
         return this.dropLease('lease-revoked', cmd.leaseId, index, out);
       case 'expire-lease':
         if (term !== cmd.proposerTerm) return { kind: 'stale-expiry', leaseId: cmd.leaseId, proposerTerm: cmd.proposerTerm, entryTerm: term };
         if (!this.hasLease(cmd.leaseId)) return { kind: 'lease-not-found', leaseId: cmd.leaseId };
         return this.dropLease('lease-expired', cmd.leaseId, index, out);
       case 'acquire':
-        return this.acquire(index, cmd.name, cmd.leaseId, cmd.mode, cmd.wait);
+        return this.acquire(index, cmd.name, cmd.leaseId, cmd.mode, cmd.wait, cmd.owner);
       case 'release': {
         if (!this.hasLease(cmd.leaseId)) return { kind: 'lease-not-found', leaseId: cmd.leaseId };
+        if (!this.ownedBy(cmd.leaseId, cmd.owner)) return { kind: 'lease-not-owned', leaseId: cmd.leaseId };
         const mine = this.holds.find((h) => h.name === cmd.name && h.leaseId === cmd.leaseId);
         if (mine === undefined) return { kind: 'not-holder', name: cmd.name, leaseId: cmd.leaseId, holders: this.holdersOf(cmd.name).map(view) };
         if (mine.token !== cmd.token) return { kind: 'stale-token', name: cmd.name, leaseId: cmd.leaseId, token: cmd.token, currentToken: mine.token };
@@ -133,6 +145,7 @@ export class LockModel {
         return { kind: 'released', name: cmd.name, leaseId: cmd.leaseId, token: cmd.token };
       }
       case 'withdraw-wait': {
+        if (this.hasLease(cmd.leaseId) && !this.ownedBy(cmd.leaseId, cmd.owner)) return { kind: 'lease-not-owned', leaseId: cmd.leaseId };
         const mine = this.waits.find((w) => w.name === cmd.name && w.leaseId === cmd.leaseId);
         if (mine === undefined) return { kind: 'not-waiting', name: cmd.name, leaseId: cmd.leaseId, heldToken: this.tokenHeld(cmd.name, cmd.leaseId) };
         this.waits = this.waits.filter((w) => w !== mine);
@@ -142,10 +155,11 @@ export class LockModel {
     }
   }
 
-  private acquire(index: number, name: string, leaseId: number, mode: LockMode, wait: boolean): CommandResult {
+  private acquire(index: number, name: string, leaseId: number, mode: LockMode, wait: boolean, owner: string | undefined): CommandResult {
     const bytes = encoder.encode(name).length;
     if (bytes < 1 || bytes > this.limits.maxNameBytes) return { kind: 'invalid-name', byteLength: bytes, maxNameBytes: this.limits.maxNameBytes };
     if (!this.hasLease(leaseId)) return { kind: 'lease-not-found', leaseId };
+    if (!this.ownedBy(leaseId, owner)) return { kind: 'lease-not-owned', leaseId };
     const holders = this.holdersOf(name);
     const queue = this.queueOf(name);
     const held = holders.find((h) => h.leaseId === leaseId);
@@ -160,11 +174,16 @@ export class LockModel {
       return { kind: 'queued', name, leaseId, mode, position, queuedIndex: w.queuedIndex };
     }
     const onLease = this.holds.filter((h) => h.leaseId === leaseId).length + this.waits.filter((w) => w.leaseId === leaseId).length;
+    const leaseOwner = this.ownerOf(leaseId) as string;
+    const ownersLeases = this.leases.filter((l) => l.owner === leaseOwner).map((l) => l.leaseId);
+    const onOwner = [...this.holds, ...this.waits].filter((x) => ownersLeases.includes(x.leaseId)).length;
+    const ownerFull = leaseOwner !== '' && onOwner >= this.limits.maxLocksPerOwner;
     const grantable = holders.length === 0 || (mode === 'shared' && holders.every((h) => h.mode === 'shared') && queue.length === 0);
     if (grantable) {
       const isNewName = holders.length === 0 && queue.length === 0;
       if (isNewName && this.lockNames().length >= this.limits.maxLocks) return this.limit('maxLocks');
       if (onLease >= this.limits.maxLocksPerLease) return this.limit('maxLocksPerLease');
+      if (ownerFull) return this.limit('maxLocksPerOwner');
       this.holds.push({ name, leaseId, token: index, mode });
       return { kind: 'granted', name, leaseId, mode, token: index, existing: false };
     }
@@ -172,6 +191,7 @@ export class LockModel {
     if (onLease >= this.limits.maxLocksPerLease) return this.limit('maxLocksPerLease');
     if (this.waits.filter((w) => w.leaseId === leaseId).length >= this.limits.maxWaitsPerLease) return this.limit('maxWaitsPerLease');
     if (queue.length >= this.limits.maxWaitersPerLock) return this.limit('maxWaitersPerLock');
+    if (ownerFull) return this.limit('maxLocksPerOwner');
     this.waits.push({ name, leaseId, mode, queuedIndex: index });
     return { kind: 'queued', name, leaseId, mode, position: queue.length, queuedIndex: index };
   }
@@ -209,6 +229,11 @@ export class LockModel {
 
   private queueOf(name: string): Wait[] {
     return this.waits.filter((w) => w.name === name);
+  }
+
+  /** ownedBy: a command without an owner is not checked; one with an owner must name the lease's. */
+  private ownedBy(leaseId: number, owner: string | undefined): boolean {
+    return owner === undefined || this.ownerOf(leaseId) === owner;
   }
 
   private hasLease(leaseId: number): boolean {

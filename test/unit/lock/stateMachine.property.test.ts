@@ -30,7 +30,7 @@ function observeMachine(sm: LockStateMachine): unknown {
 function observeModel(model: LockModel): unknown {
   return {
     lastAppliedIndex: model.lastAppliedIndex,
-    leases: model.leaseList().map((l) => ({ leaseId: l.leaseId, owner: '', ttlMs: l.ttlMs, grantedIndex: l.grantedIndex, info: model.lease(l.leaseId) })),
+    leases: model.leaseList().map((l) => ({ leaseId: l.leaseId, owner: l.owner, ttlMs: l.ttlMs, grantedIndex: l.grantedIndex, info: model.lease(l.leaseId) })),
     locks: model.lockNames().map((name) => model.lock(name)),
     probes: ['a', 'b', 'c'].map((name) => model.lock(name)),
     counts: model.counts(),
@@ -63,6 +63,7 @@ describe('LockStateMachine against the reference model', () => {
     let grants = 0;
     let promotions = 0;
     let refusals = 0;
+    const ownerRefusals = { notOwned: 0, maxLeasesPerOwner: 0, maxLocksPerOwner: 0 };
     fc.assert(
       fc.property(limitsArb, historyArb(MAX_STEPS), (limits, steps) => {
         let lastGrantIndex = 0;
@@ -81,6 +82,9 @@ describe('LockStateMachine against the reference model', () => {
           expect(LockStateMachine.restore(image, limits).snapshot()).toEqual(image);
           grants += newTokens(applied).length;
           promotions += applied.promoted.length;
+          const r = applied.result;
+          if (r.kind === 'lease-not-owned') ownerRefusals.notOwned++;
+          if (r.kind === 'limit-exceeded' && (r.limit === 'maxLeasesPerOwner' || r.limit === 'maxLocksPerOwner')) ownerRefusals[r.limit]++;
           if (!['lease-granted', 'lease-revoked', 'lease-expired', 'granted', 'queued', 'released', 'withdrawn', 'not-waiting'].includes(applied.result.kind)) refusals++;
         });
       }),
@@ -90,6 +94,10 @@ describe('LockStateMachine against the reference model', () => {
     expect(grants).toBeGreaterThan(RUNS * 5);
     expect(promotions).toBeGreaterThan(RUNS / 2);
     expect(refusals).toBeGreaterThan(RUNS * 5);
+    // Owners and their quotas are exercised too (leases belong to whoever granted them).
+    expect(ownerRefusals.notOwned).toBeGreaterThan(RUNS);
+    expect(ownerRefusals.maxLeasesPerOwner).toBeGreaterThan(RUNS / 10);
+    expect(ownerRefusals.maxLocksPerOwner).toBeGreaterThan(RUNS / 10);
   });
 
   it('restoring a snapshot taken at any point and replaying the rest equals never snapshotting', () => {
