@@ -74,6 +74,20 @@ describe('segmented linearizability: violations across cuts are still found', ()
   });
 });
 
+describe('segmented linearizability: what the model remembers crosses the cuts', () => {
+  it('a token below one granted several cuts earlier', () => {
+    const h = new HistoryBuilder();
+    h.acquire('c1', 'L1', 'x', [0, 10], { token: '9' });
+    h.release('c1', 'L1', 'x', '9', [20, 30]);
+    h.get('g', 'x', [40, 50], []);
+    h.acquire('c2', 'L2', 'x', [60, 70], { token: '7' });
+    const { segmented, whole } = both(h);
+    expect(segmented.stats['x.segments']).toBe(4);
+    expect(segmented.ok).toBe(false);
+    expect(whole.ok).toBe(false);
+  });
+});
+
 describe('segmented linearizability: valid histories with unknowns across cuts still pass', () => {
   it('an unknown acquire that takes effect only several cuts after it was invoked', () => {
     const h = new HistoryBuilder();
@@ -102,13 +116,13 @@ describe('segmented linearizability: valid histories with unknowns across cuts s
     expect(whole.violations).toEqual([]);
   });
 
-  it('an unknown release that lands after a cut', () => {
+  it('an unknown release that lands after a cut (its lease lives on, so only the release explains the free lock)', () => {
     const h = new HistoryBuilder();
     h.acquire('c1', 'L1', 'x', [0, 10], { token: '5' });
     h.release('c1', 'L1', 'x', '5', [20, 30], 'unknown');
     h.get('g', 'x', [40, 50], [['L1', '5']]);
     h.get('g', 'x', [60, 70], []);
-    h.acquire('c2', 'L2', 'x', [80, 90], { token: '9' });
+    h.acquire('c1', 'L1', 'x', [80, 90], { token: '9' });
     const { segmented } = both(h);
     expect(segmented.stats['x.segments']).toBe(5);
     expect(segmented.violations).toEqual([]);
