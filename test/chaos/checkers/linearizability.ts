@@ -176,10 +176,11 @@ export function cutPoints(ops: readonly { readonly invokeMs: number; readonly de
 }
 
 export interface SearchBounds {
-  /** Configurations the whole lock's search may expand. */
+  /** Configurations one lock's search may expand (over all its segments). */
   readonly maxStates: number;
   /** Configurations the search may carry across one cut. */
   readonly maxCarried: number;
+  /** Cut at `cutPoints`; false searches the lock as one segment (a plain depth-first search). */
   readonly segmented: boolean;
 }
 
