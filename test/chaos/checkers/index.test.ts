@@ -27,7 +27,7 @@ describe('checkAll and formatReport', () => {
     ]);
     const report = formatReport(results, history);
     expect(report).toMatch(/^chaos run seed 1: all checks passed\n/);
-    expect(report).toMatch(/^ok {3}linearizability \(locks=1 opsChecked=3 statesExplored=\d+ unknownLocks=0\)$/m);
+    expect(report).toMatch(/^ok {3}linearizability \(locks=1 opsChecked=3 statesExplored=\d+ unknownLocks=0 x\.segments=3 x\.largestSegmentOps=1 x\.states=\d+\)$/m);
   });
 
   it('names the op ids, clients, locks and relative times of each violation', () => {

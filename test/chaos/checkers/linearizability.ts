@@ -49,9 +49,21 @@ import { ALL_PENDING, DONE, markDone, PENDING, QUEUED, setStatus, statusKey, sta
 export interface LinearizabilityOptions {
   /** Configurations a lock's search may expand before it answers "unknown". */
   readonly maxStatesPerLock: number;
+  /** Configurations the search may carry across one cut before it answers "unknown". */
+  readonly maxCarriedPerCut: number;
+  /**
+   * 'whole': one depth-first search a lock; 'segmented': cut at `cutPoints`
+   * and carry every configuration across each cut; 'whole-then-segmented'
+   * (default): the segmented search runs only when the whole one exhausts its
+   * budget. Both searches are exact, so either one's verdict is the answer.
+   */
+  readonly strategy: SearchStrategy;
 }
 
+export type SearchStrategy = 'whole' | 'segmented' | 'whole-then-segmented';
+
 export const DEFAULT_MAX_STATES_PER_LOCK = 200_000;
+export const DEFAULT_MAX_CARRIED_PER_CUT = 10_000;
 
 type Role =
   | 'acquire-ok'
@@ -141,9 +153,75 @@ function opsByLock(history: History): Map<string, LinOp[]> {
   return byLock;
 }
 
-/** LockSearch explores one lock's sub-history. */
+/**
+ * cutPoints answers the op indices where the search can be cut (ascending,
+ * ending with ops.length): index k is a cut when every op that must have
+ * taken effect and was invoked before op k completed strictly before op k
+ * was invoked. Then no order may place op k or a later op while an earlier
+ * obligated op is still unplaced (the frontier rule: nothing invoked after the
+ * earliest unplaced deadline goes first), so every linearization passes
+ * through a configuration where all obligated ops before k are done and
+ * nothing from k on is placed. Ops of unknown outcome are no obstacle: they
+ * stay open in the carried configurations (see `LockSearch.run`).
+ */
+export function cutPoints(ops: readonly { readonly invokeMs: number; readonly deadlineMs: number; readonly obligated: boolean }[]): number[] {
+  const cuts: number[] = [];
+  let latestDeadlineMs = -Infinity;
+  for (let k = 0; k < ops.length; k++) {
+    if (k > 0 && latestDeadlineMs < ops[k]!.invokeMs) cuts.push(k);
+    if (ops[k]!.obligated) latestDeadlineMs = Math.max(latestDeadlineMs, ops[k]!.deadlineMs);
+  }
+  cuts.push(ops.length);
+  return cuts;
+}
+
+export interface SearchBounds {
+  /** Configurations one lock's search may expand (over all its segments). */
+  readonly maxStates: number;
+  /** Configurations the search may carry across one cut. */
+  readonly maxCarried: number;
+  /** Cut at `cutPoints`; false searches the lock as one segment (a plain depth-first search). */
+  readonly segmented: boolean;
+}
+
+/** What one lock's search says, and the figures that say why it is trusted. */
+export interface LockVerdict {
+  readonly verdict: 'ok' | 'violation' | 'unknown';
+  /** Why an 'unknown' is unknown. */
+  readonly bound?: 'states' | 'carried';
+  readonly segments: number;
+  /** Segments fully searched (all of them for 'ok'; where it stopped otherwise). */
+  readonly segmentsSearched: number;
+  readonly largestSegmentOps: number;
+  /** The most configurations carried across one cut. */
+  readonly largestCarried: number;
+  readonly explored: number;
+}
+
+/**
+ * LockSearch explores one lock's sub-history, segment by segment.
+ *
+ * Why segmenting is sound (it answers exactly what one search over the whole
+ * history would): the search is "is there a path of moves from the empty
+ * model to a configuration where every obligated op is done". Split any such
+ * path at the first move that places an op at or after a cut k: by the
+ * frontier rule (see `cutPoints`) every obligated op before k is done there
+ * and no op from k on has been placed, so that configuration is one of the
+ * configurations the segment before k can reach and stop at. The search of a
+ * segment therefore enumerates the *set of all* such configurations (model
+ * state plus the statuses of the ops still open: unknown ops that may yet
+ * take effect, queued waits that may yet be withdrawn), not one witness, and
+ * the next segment starts from every one of them. Every move the whole search
+ * could make from there (placing a later op, an earlier unknown op, a lease's
+ * death, a withdrawal) is a move the next segment's search makes too, so a
+ * path exists iff the last segment reaches a finished configuration from some
+ * carried one. A violation is an empty set; a set larger than `maxCarried`
+ * answers 'unknown', never 'ok'. What segmenting buys: each segment's memo
+ * is dropped at the cut, and the work is a sum over segments instead of a
+ * product of their choices in a depth-first walk.
+ */
 class LockSearch {
-  private readonly seen = new Set<string>();
+  private seen = new Set<string>();
   private best: Config;
   private bestDone = -1;
   explored = 0;
@@ -156,7 +234,7 @@ class LockSearch {
 
   constructor(
     private readonly ops: readonly LinOp[],
-    private readonly maxStates: number,
+    private readonly bounds: SearchBounds,
   ) {
     this.best = { state: EMPTY_MODEL, status: ALL_PENDING };
     this.obligatedBefore = [0];
@@ -166,16 +244,92 @@ class LockSearch {
     ops.forEach((op, i) => this.lastUse.set(op.lease, i));
   }
 
-  /** run answers 'ok', 'violation' (see `best`) or 'unknown' (budget exhausted). */
-  run(): 'ok' | 'violation' | 'unknown' {
-    const start: Config = { state: EMPTY_MODEL, status: ALL_PENDING };
-    const stack: Config[] = [start];
-    this.seen.add(this.key(start));
+  /** run searches segment by segment, carrying every configuration reachable at each cut. */
+  run(): LockVerdict {
+    const cuts = this.bounds.segmented ? cutPoints(this.ops) : [this.ops.length];
+    let carried: Config[] = [this.compact({ state: EMPTY_MODEL, status: ALL_PENDING })];
+    let begin = 0;
+    let largestSegmentOps = 0;
+    let largestCarried = 1;
+    let segmentsSearched = 0;
+    const figures = (): Omit<LockVerdict, 'verdict'> => ({ segments: cuts.length, segmentsSearched, largestSegmentOps, largestCarried, explored: this.explored });
+    for (const end of cuts) {
+      largestSegmentOps = Math.max(largestSegmentOps, end - begin);
+      const last = end === this.ops.length;
+      const reached = this.searchSegment(carried, end, last);
+      if (reached === 'unknown') return { verdict: 'unknown', bound: 'states', ...figures() };
+      if (reached.length === 0) return { verdict: 'violation', ...figures() };
+      segmentsSearched++;
+      if (last) return { verdict: 'ok', ...figures() };
+      carried = this.dropDominated(reached, end);
+      largestCarried = Math.max(largestCarried, carried.length);
+      if (carried.length > this.bounds.maxCarried) return { verdict: 'unknown', bound: 'carried', ...figures() };
+      begin = end;
+    }
+    throw new Error('unreachable: the last cut is ops.length');
+  }
+
+  /**
+   * dropDominated removes from the configurations reached at cut `end` each
+   * one another dominates: the same model state, and every op still pending
+   * in it also pending in the other. Sound because at a cut every op still
+   * open before `end` is of unknown outcome (the obligated ones are done, and
+   * queued waits are part of the model state, so equal states queue the same
+   * ops) and such an op never has to take effect: every continuation from the
+   * dominated configuration is a continuation from the dominating one that
+   * leaves the extra ops unplaced. So the set keeps the same continuations.
+   */
+  private dropDominated(reached: readonly Config[], end: number): Config[] {
+    const byModel = new Map<string, { config: Config; pending: Set<number> }[]>();
+    for (const config of reached) {
+      const pending = new Set<number>();
+      config.status.open.forEach((i, k) => {
+        if (config.status.openStatus[k] === PENDING) pending.add(i);
+      });
+      for (let i = config.status.hi; i < end; i++) pending.add(i);
+      const key = modelKey(config.state);
+      if (!byModel.has(key)) byModel.set(key, []);
+      byModel.get(key)!.push({ config, pending });
+    }
+    const kept: Config[] = [];
+    for (const group of byModel.values()) {
+      // Larger pending sets first: a configuration can only be dominated by one at least as large.
+      group.sort((a, b) => b.pending.size - a.pending.size);
+      const survivors: typeof group = [];
+      for (const entry of group) {
+        const dominated = survivors.some((s) => [...entry.pending].every((i) => s.pending.has(i)));
+        if (!dominated) survivors.push(entry);
+      }
+      for (const s of survivors) kept.push(s.config);
+    }
+    return kept;
+  }
+
+  /**
+   * searchSegment answers every configuration reachable from `starts` in which
+   * every obligated op before `end` is done (none is expanded further: the
+   * next segment does that). With `last`, it stops at the first one found.
+   */
+  private searchSegment(starts: readonly Config[], end: number, last: boolean): Config[] | 'unknown' {
+    this.seen = new Set<string>();
+    const stack: Config[] = [];
+    for (const start of starts) {
+      const key = this.key(start);
+      if (this.seen.has(key)) continue;
+      this.seen.add(key);
+      stack.push(start);
+    }
+    stack.reverse();
+    const reached: Config[] = [];
     while (stack.length > 0) {
       const config = stack.pop()!;
-      if (++this.explored > this.maxStates) return 'unknown';
+      if (++this.explored > this.bounds.maxStates) return 'unknown';
       this.noteProgress(config);
-      if (this.finished(config)) return 'ok';
+      if (this.doneObligated(config.status) === this.obligatedBefore[end]) {
+        reached.push(config);
+        if (last) return reached;
+        continue;
+      }
       const next = this.successors(config);
       // Push in reverse so the first successor (the earliest op) is explored first.
       for (let i = next.length - 1; i >= 0; i--) {
@@ -186,7 +340,7 @@ class LockSearch {
         stack.push(compacted);
       }
     }
-    return 'violation';
+    return reached;
   }
 
   /** explain names the op the deepest attempt could not place, and the model it met. */
@@ -209,18 +363,32 @@ class LockSearch {
    *   more, and whether it did earlier leaves no trace beyond the model state:
    *   it counts as done (the bulk of the states in histories with many
    *   timeouts and lapsed leases);
+   * - a release of unknown outcome whose token is at or below the lock's
+   *   highest token while its lease holds no grant that could carry that
+   *   token can never take effect any more: a later grant to the lease gets a
+   *   token above today's highest (a known one is checked against it, an
+   *   unknown one is bound above it), so nothing can ever hold its token again;
    * - a gone lease that no op still to be placed names is dropped from the
    *   model's gone list (it holds and waits for nothing, and nothing left asks
    *   about it).
    */
   private compact(config: Config): Config {
     const { state } = config;
-    const status = markDone(config.status, (i) => !this.ops[i]!.obligated && isDead(state, this.ops[i]!.lease));
+    const status = markDone(config.status, (i) => !this.ops[i]!.obligated && (isDead(state, this.ops[i]!.lease) || this.staleRelease(state, i)));
     const stillNamed = new Set<string>();
     for (const i of status.open) stillNamed.add(this.ops[i]!.lease);
     const keep = (lease: string): boolean => this.lastUse.get(lease)! >= status.hi || stillNamed.has(lease);
     const deadLeases = state.deadLeases.every(keep) ? state.deadLeases : state.deadLeases.filter(keep);
     return { state: deadLeases === state.deadLeases ? state : { ...state, deadLeases }, status };
+  }
+
+  /** staleRelease: op `i` is a release of unknown outcome that can never take effect from `state` on (see `compact`). */
+  private staleRelease(state: ModelState, i: number): boolean {
+    const linOp = this.ops[i]!;
+    if (linOp.role !== 'release-unknown') return false;
+    const token = BigInt(linOp.op.token!);
+    if (state.lastToken < token) return false;
+    return !state.holders.some((h) => h.lease === linOp.lease && (h.token === null ? h.aboveToken < token : h.token === token));
   }
 
   private key(config: Config): string {
@@ -239,10 +407,6 @@ class LockSearch {
       this.bestDone = done;
       this.best = config;
     }
-  }
-
-  private finished(config: Config): boolean {
-    return this.doneObligated(config.status) === this.obligatedBefore[this.ops.length];
   }
 
   /** frontierMs: no op invoked after the earliest deadline of an obligated op not yet placed may go before it. */
@@ -405,29 +569,49 @@ class LockSearch {
 }
 
 export function checkLinearizability(history: History, options: Partial<LinearizabilityOptions> = {}): CheckResult {
+  const strategy = options.strategy ?? 'whole-then-segmented';
   const maxStates = options.maxStatesPerLock ?? DEFAULT_MAX_STATES_PER_LOCK;
+  const maxCarried = options.maxCarriedPerCut ?? DEFAULT_MAX_CARRIED_PER_CUT;
   const violations: string[] = [];
+  const stats: Record<string, number> = {};
   let explored = 0;
   let opsChecked = 0;
   let unknownLocks = 0;
   const byLock = opsByLock(history);
   for (const [lock, ops] of [...byLock].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const search = new LockSearch(ops, maxStates);
-    const verdict = search.run();
-    explored += search.explored;
+    const cuts = cutPoints(ops);
+    stats[`${lock}.segments`] = cuts.length;
+    stats[`${lock}.largestSegmentOps`] = Math.max(...cuts.map((end, k) => end - (k === 0 ? 0 : cuts[k - 1]!)));
+    let search = new LockSearch(ops, { maxStates, maxCarried, segmented: strategy === 'segmented' });
+    let v = search.run();
+    let lockStates = v.explored;
+    if (v.verdict === 'unknown' && strategy === 'whole-then-segmented') {
+      stats[`${lock}.wholeStates`] = v.explored;
+      search = new LockSearch(ops, { maxStates, maxCarried, segmented: true });
+      v = search.run();
+      lockStates += v.explored;
+    }
+    if (v.segments > 1) {
+      stats[`${lock}.segmentsSearched`] = v.segmentsSearched;
+      stats[`${lock}.largestCarried`] = v.largestCarried;
+    }
+    stats[`${lock}.states`] = lockStates;
+    explored += lockStates;
     opsChecked += ops.length;
-    if (verdict === 'violation') violations.push(search.explain(history, lock));
-    if (verdict === 'unknown') {
+    if (v.verdict === 'violation') violations.push(search.explain(history, lock));
+    if (v.verdict === 'unknown') {
       unknownLocks++;
-      violations.push(
-        `lock ${JSON.stringify(lock)}: unknown: search budget exceeded (${maxStates} configurations over ${ops.length} ops); neither verified nor refuted`,
-      );
+      const why =
+        v.bound === 'carried'
+          ? `more than ${maxCarried} configurations reachable at one cut (after ${v.segmentsSearched} of ${v.segments} segments)`
+          : `search budget exceeded (${maxStates} configurations over ${ops.length} ops${v.segments > 1 ? `; segmented: ${v.segmentsSearched} of ${v.segments} segments searched, up to ${v.largestCarried} configurations carried across a cut` : ''})`;
+      violations.push(`lock ${JSON.stringify(lock)}: unknown: ${why}; neither verified nor refuted`);
     }
   }
   return {
     checker: 'linearizability',
     ok: violations.length === 0,
     violations,
-    stats: { locks: byLock.size, opsChecked, statesExplored: explored, unknownLocks },
+    stats: { locks: byLock.size, opsChecked, statesExplored: explored, unknownLocks, ...stats },
   };
 }
