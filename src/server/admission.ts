@@ -26,7 +26,7 @@ export class Admission {
   private readonly scope = new AsyncLocalStorage<string>();
 
   constructor(readonly limits: ClientLimits) {
-    this.queue = new FairQueue(limits.maxActiveNodeRequests, limits.maxQueuedPerCaller);
+    this.queue = new FairQueue(limits.maxActiveNodeRequests, limits.maxQueuedPerCaller, fastLaneSlots(limits.maxActiveNodeRequests));
     this.requests = new CallerRateLimits(limits.requestsPerSecond, limits.requestBurst, MAX_TRACKED_CALLERS);
     this.keepAlives = new CallerRateLimits(limits.keepAlivesPerSecond, limits.keepAliveBurst, MAX_TRACKED_CALLERS);
   }
@@ -73,6 +73,11 @@ export class Admission {
     if (waitMs === 0) return null;
     return overLimit('keepAlivesPerSecond', `${this.limits.keepAlivesPerSecond} KeepAlive messages/s (burst ${this.limits.keepAliveBurst}) per caller`, waitMs);
   }
+}
+
+/** fastLaneSlots: places beyond maxActiveNodeRequests for callers with nothing in the node (FairQueue): a quarter more, at least one. */
+export function fastLaneSlots(maxActiveNodeRequests: number): number {
+  return Math.max(1, Math.floor(maxActiveNodeRequests / 4));
 }
 
 function overLimit(limit: string, accepted: string, retryAfterMs: number): ApiError {
