@@ -33,6 +33,7 @@ export const RETRY_AFTER_METADATA = 'raftlock-retry-after-ms';
  */
 export const INTERNAL_CALLER = 'internal';
 
+/** Waiting is a queued item: called at its turn, it starts its work, or drops it (its call is gone). */
 type Waiting = () => void;
 
 export class FairQueue {
@@ -58,11 +59,13 @@ export class FairQueue {
   }
 
   /**
-   * run runs `work` once admitted. Work is never skipped, even for a call
-   * cancelled meanwhile: some of it (withdrawing a wait) must happen exactly
-   * because the call went away.
+   * run runs `work` once admitted. Queued work whose call is `gone` by its
+   * turn (cancelled: nobody waits for the answer) is dropped with CANCELLED
+   * instead, so that calls that time out in the queue cost the node nothing.
+   * Clean-up that must happen exactly because a call went away (withdrawing a
+   * wait) runs as INTERNAL_CALLER, whose `gone` is always false.
    */
-  run<T>(caller: string, work: () => Promise<T>): Promise<T> {
+  run<T>(caller: string, work: () => Promise<T>, gone: () => boolean = () => false): Promise<T> {
     if (this.active < this.maxActive && this.queuedCount === 0) return this.start(caller, work);
     let queue = this.queues.get(caller);
     if (queue === undefined && !this.activeBy.has(caller) && this.active < this.maxActive + this.fastLaneSlots) return this.start(caller, work);
@@ -71,7 +74,8 @@ export class FairQueue {
     }
     return new Promise<T>((resolve, reject) => {
       const item: Waiting = () => {
-        this.start(caller, work).then(resolve, reject);
+        if (gone()) reject(new ApiError(grpc.status.CANCELLED, 'the call was cancelled while it waited for its turn; nothing was done'));
+        else this.start(caller, work).then(resolve, reject);
       };
       if (queue === undefined) {
         queue = [];

@@ -118,8 +118,6 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     'grpc.max_send_message_length': MAX_SEND_MESSAGE_BYTES,
     'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES,
     'grpc.max_concurrent_streams': clientLimits.maxConcurrentStreams,
-    // channelz bookkeeping runs on every call and nothing reads it: under a flood it was a few per cent of the leader's CPU.
-    'grpc.enable_channelz': 0,
     ...(options.countRequest !== undefined ? { interceptors: [requestCountingInterceptor(options.countRequest)] } : {}),
   });
   const services = apiServices();

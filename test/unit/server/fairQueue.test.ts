@@ -160,6 +160,30 @@ describe('FairQueue', () => {
     expect(peak).toBe(4);
   });
 
+  it('drops queued work whose call is gone by its turn (CANCELLED, never run); running and internal work are untouched', async () => {
+    const q = new FairQueue(1, 100);
+    const g = gate();
+    let cancelled = false;
+    const ran: string[] = [];
+    const running = q.run('flood', async () => {
+      await g.promise;
+      ran.push('running');
+    }, () => cancelled);
+    const dropped = q.run('flood', async () => void ran.push('dropped'), () => cancelled);
+    const internal = q.run(INTERNAL_CALLER, async () => void ran.push('internal'));
+    const wanted = q.run('victim', async () => void ran.push('wanted'), () => false);
+    cancelled = true;
+    g.open();
+    const err = await dropped.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).code).toBe(1);
+    expect((err as ApiError).message).toMatch(/cancelled while it waited for its turn; nothing was done/);
+    await Promise.all([running, internal, wanted]);
+    expect(ran).toEqual(['running', 'internal', 'wanted']);
+    expect(q.activeCount).toBe(0);
+    expect(q.queued).toBe(0);
+  });
+
   it('a failing item frees its slot', async () => {
     const q = new FairQueue(1, 10);
     const failing = q.run('a', () => Promise.reject(new Error('boom')));
