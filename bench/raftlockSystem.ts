@@ -32,6 +32,8 @@ export interface RaftlockClusterOptions {
 
 interface Member extends ProcessMember {
   readonly clientAddress: string;
+  /** httpAddress serves /metrics; null with --no-metrics. */
+  readonly httpAddress: string | null;
 }
 
 export class RaftlockCluster extends ProcessCluster<Member, StatusResponse> {
@@ -77,7 +79,7 @@ export class RaftlockCluster extends ProcessCluster<Member, StatusResponse> {
       const configPath = join(dir, 'cluster.json');
       writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
       // A member's name is its node id (the --id it is started with).
-      const members = nodes.map((n) => ({ name: n.id, clientAddress: n.clientAddress, logPath: join(dir, `${n.id}.log`), child: null }));
+      const members = nodes.map((n) => ({ name: n.id, clientAddress: n.clientAddress, httpAddress: n.httpAddress ?? null, logPath: join(dir, `${n.id}.log`), child: null }));
       return new RaftlockCluster(dir, configPath, members, timing, metrics);
     }, /EADDRINUSE/);
   }
@@ -87,6 +89,13 @@ export class RaftlockCluster extends ProcessCluster<Member, StatusResponse> {
     const m = this.members[member];
     if (m === undefined) throw new Error(`no member #${member}`);
     return m.clientAddress;
+  }
+
+  /** httpAddress of a member (its /metrics), or null when metrics are off. */
+  httpAddress(member: number): string | null {
+    const m = this.members[member];
+    if (m === undefined) throw new Error(`no member #${member}`);
+    return m.httpAddress;
   }
 
   protected newClient(): LockClient {

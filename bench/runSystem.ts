@@ -126,7 +126,7 @@ export async function runSystem(launch: Launcher, o: BenchOptions, say: Say): Pr
       }
       if (want('flood') && cluster instanceof RaftlockCluster) {
         await step('flood', `flood: a victim's acquire + release at the leader, quiet then while another client floods (${z.floodConcurrency} acquire loops, ${z.floodWindow} keepalives in flight)`, async () => {
-          const r = await flood(cluster, client, (m) => cluster.clientAddress(m), { durationMs: z.floodMs, floodConcurrency: z.floodConcurrency, floodWindow: z.floodWindow, maxOps: z.maxOps });
+          const r = await flood(cluster, client, (m) => cluster.clientAddress(m), cluster, { durationMs: z.floodMs, floodConcurrency: z.floodConcurrency, floodWindow: z.floodWindow, maxOps: z.maxOps });
           res.flood = r;
           say(`  ${describeFlood(r)}`);
         });

@@ -1,7 +1,9 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FloodReport } from '../floodClient.js';
+import { scrapeEventLoopLag, type EventLoopLag } from '../eventLoopLag.js';
+import { CpuMeter } from '../procStats.js';
 import { killChild, registerTempDir, spawnLogged } from '../processes.js';
 import { summarize, type LatencySummary } from '../stats.js';
 import type { Cluster, LockClient } from '../system.js';
@@ -19,6 +21,10 @@ import { runLoops, withRetry } from './loop.js';
  * p99 stays within FLOOD_P99_FACTOR times its quiet p99, or within
  * FLOOD_P99_SLACK_MS of it, whichever is larger (on an idle machine; the
  * flooder shares the CPU with the cluster here, so figures are noisy).
+ *
+ * Each phase also records where the time went: the cores the leader (and,
+ * under the flood, the flooder) used, the leader's event-loop delay (from its
+ * /metrics) and the machine's 1-minute load average at the phase's end.
  */
 
 export interface FloodParams {
@@ -28,9 +34,25 @@ export interface FloodParams {
   readonly maxOps: number;
 }
 
+/** PhaseLoad: what the machine and the leader were doing during one phase; null figures could not be measured. */
+export interface PhaseLoad {
+  readonly leaderCores: number | null;
+  readonly flooderCores: number | null;
+  readonly leaderEventLoopLag: EventLoopLag | null;
+  readonly loadAverage1m: number;
+}
+
+/** FloodProbe: how to watch a member (its pid, and its /metrics address when it serves one). */
+export interface FloodProbe {
+  pid(member: number): number | null;
+  httpAddress(member: number): string | null;
+}
+
 export interface FloodResult {
   readonly quiet: LatencySummary;
   readonly flooded: LatencySummary;
+  readonly quietLoad: PhaseLoad;
+  readonly floodLoad: PhaseLoad;
   readonly victimErrors: number;
   /** flooder: what the flooder achieved and what was refused (by status). */
   readonly flooder: FloodReport | null;
@@ -49,7 +71,23 @@ const WARMUP_PAIRS = 5;
 /** FLOOD_RAMP_MS: let the flood reach full strength before measuring the victim. */
 const FLOOD_RAMP_MS = 500;
 
-export async function flood(cluster: Cluster, client: LockClient, leaderAddress: (member: number) => string, p: FloodParams): Promise<FloodResult> {
+/** watchPhase starts measuring a phase; the returned function ends it. */
+async function watchPhase(leaderPid: number | null, flooderPid: number | null, httpAddress: string | null): Promise<() => Promise<PhaseLoad>> {
+  const leader = leaderPid === null ? null : new CpuMeter(leaderPid);
+  const flooder = flooderPid === null ? null : new CpuMeter(flooderPid);
+  // Scraping resets the leader's delay histogram: what the end scrape reads is this phase's.
+  if (httpAddress !== null) await scrapeEventLoopLag(httpAddress);
+  leader?.start();
+  flooder?.start();
+  return async () => {
+    const leaderCores = leader?.stop() ?? null;
+    const flooderCores = flooder?.stop() ?? null;
+    const leaderEventLoopLag = httpAddress === null ? null : await scrapeEventLoopLag(httpAddress);
+    return { leaderCores, flooderCores, leaderEventLoopLag, loadAverage1m: loadavg()[0] ?? 0 };
+  };
+}
+
+export async function flood(cluster: Cluster, client: LockClient, leaderAddress: (member: number) => string, probe: FloodProbe, p: FloodParams): Promise<FloodResult> {
   const leader = await cluster.leader();
   const lease = await withRetry(cluster.size, leader, 5, (m) => client.grant(m, LEASE_TTL_MS, CALL_DEADLINE_MS));
   const pair = async (): Promise<void> => {
@@ -57,7 +95,9 @@ export async function flood(cluster: Cluster, client: LockClient, leaderAddress:
     await client.release(leader, held, CALL_DEADLINE_MS);
   };
   for (let k = 0; k < WARMUP_PAIRS; k++) await pair();
+  const endQuiet = await watchPhase(probe.pid(leader), null, probe.httpAddress(leader));
   const quiet = await runLoops(1, { durationMs: p.durationMs, maxOps: p.maxOps }, () => pair());
+  const quietLoad = await endQuiet();
 
   const dir = mkdtempSync(join(tmpdir(), 'raftlock-flood-'));
   registerTempDir(dir);
@@ -73,10 +113,13 @@ export async function flood(cluster: Cluster, client: LockClient, leaderAddress:
     { cwd: join(import.meta.dirname, '..', '..'), env },
   );
   let flooded;
+  let floodLoad: PhaseLoad;
   let flooder: FloodReport | null = null;
   try {
     await new Promise((resolve) => setTimeout(resolve, FLOOD_RAMP_MS));
+    const endFlood = await watchPhase(probe.pid(leader), child.pid, probe.httpAddress(leader));
     flooded = await runLoops(1, { durationMs: p.durationMs, maxOps: p.maxOps }, () => pair());
+    floodLoad = await endFlood();
     // The flooder stops by itself; it is killed if it overruns.
     await Promise.race([child.exit, new Promise((resolve) => setTimeout(resolve, floodMs + 15_000))]);
     try {
@@ -94,6 +137,8 @@ export async function flood(cluster: Cluster, client: LockClient, leaderAddress:
   return {
     quiet: q,
     flooded: f,
+    quietLoad,
+    floodLoad,
     victimErrors: quiet.errors + flooded.errors,
     flooder,
     boundMs,
@@ -112,5 +157,12 @@ export function describeFlood(r: FloodResult): string {
   const flooder = f === null
     ? 'flooder: no report'
     : `flooder: ${f.acquired} acquire+release and ${f.renewals} renewals in ${(f.elapsedMs / 1000).toFixed(1)} s; refused: ${Object.entries(f.refused).map(([k, n]) => `${k} ${n} (first: ${f.firstRefusal[k] ?? '?'})`).join(', ') || 'none'}`;
-  return `${victim}\n  ${flooder}`;
+  return `${victim}\n  ${flooder}\n  ${describeLoad('quiet', r.quietLoad)}; ${describeLoad('flood', r.floodLoad)}`;
+}
+
+function describeLoad(phase: string, l: PhaseLoad): string {
+  const cores = (v: number | null): string => (v === null ? 'n/a' : v.toFixed(2));
+  const lag = l.leaderEventLoopLag === null ? 'n/a' : `p99 ${l.leaderEventLoopLag.p99Ms.toFixed(1)} ms, max ${l.leaderEventLoopLag.maxMs.toFixed(1)} ms`;
+  const flooder = l.flooderCores === null ? '' : `, flooder ${cores(l.flooderCores)} cores`;
+  return `${phase}: leader ${cores(l.leaderCores)} cores${flooder}, leader event-loop delay ${lag}, load average ${l.loadAverage1m.toFixed(1)}`;
 }

@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { AbortError, ClientClosedError, NotLeaderError, RaftlockError, UnauthenticatedError, UnavailableError } from './errors.js';
+import { AbortError, ClientClosedError, NotLeaderError, RaftlockError, ResourceExhaustedError, UnauthenticatedError, UnavailableError } from './errors.js';
 import {
   CallFailure,
   dispose,
@@ -32,6 +32,12 @@ import {
  *   client-chosen lease id; Acquire by the same lease returns the same token;
  *   Release names its token; reads change nothing); a non-idempotent call
  *   would fail with UnavailableError instead of being repeated.
+ * - Back off when told: a RESOURCE_EXHAUSTED carrying `raftlock-retry-after-ms`
+ *   is a node's per-client limit refusing the call before doing anything; an
+ *   idempotent call waits at least that long (plus up to a quarter more, so
+ *   that refused clients do not come back together) and asks the same node
+ *   again, while the deadline leaves room for it. Otherwise (or for a
+ *   non-idempotent call) the ResourceExhaustedError is the answer.
  * - The whole operation has a deadline (requestTimeoutMs, plus an acquire's
  *   wait); when it passes, UnavailableError (NotLeaderError when the last
  *   answer named a leader) says what was tried and what went wrong last.
@@ -211,7 +217,13 @@ export class Connection {
         if (!(err instanceof CallFailure)) throw err;
         if (err.local === 'aborted') throw abortError(opts.signal);
         const d = dispose(err, opts.context);
-        if (d.kind === 'fail') throw d.error;
+        if (d.kind === 'fail') {
+          const waitMs = opts.idempotent ? retryAfterWaitMs(d.error) : null;
+          if (waitMs === null || performance.now() + waitMs >= deadline) throw d.error;
+          last = `${address} asked to retry after ${waitMs} ms: ${err.details}`;
+          await sleep(Math.max(waitMs, Math.min(waitMs * (1 + Math.random() / 4), deadline - performance.now() - 1)), opts.signal);
+          continue;
+        }
         last = d.reason;
         lastHint = d.leader;
         if (!opts.idempotent) {
@@ -277,9 +289,10 @@ export class Connection {
             await sleep(Math.min(backoff.nextMs(), Math.max(0, deadline - performance.now())), combined);
             continue;
           }
-          if (!(err instanceof UnavailableError)) throw err;
-          failures.set(address, err.message);
-          await sleep(Math.min(backoff.nextMs(), Math.max(0, deadline - performance.now())), combined);
+          const waitMs = retryAfterWaitMs(err);
+          if (!(err instanceof UnavailableError) && waitMs === null) throw err;
+          failures.set(address, (err as RaftlockError).message);
+          await sleep(Math.min(Math.max(backoff.nextMs(), waitMs ?? 0), Math.max(0, deadline - performance.now())), combined);
         }
       }
     };
@@ -365,6 +378,11 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 }
 
 /** sleep waits ms (ref'd: a pending operation keeps the process alive), rejecting when the signal aborts. */
+/** retryAfterWaitMs: how long a node asked us to wait before asking again (a per-client limit's refusal), or null when it did not. */
+export function retryAfterWaitMs(err: unknown): number | null {
+  return err instanceof ResourceExhaustedError ? err.retryAfterMs : null;
+}
+
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     if (signal?.aborted === true) return reject(abortError(signal));

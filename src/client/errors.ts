@@ -111,9 +111,23 @@ export class LeaseIdConflictError extends RaftlockError {
   override readonly name: string = 'LeaseIdConflictError';
 }
 
-/** ResourceExhaustedError: a cluster limit (leases, locks, locks per lease, waits) was reached. */
+/**
+ * ResourceExhaustedError: a cluster limit (leases, locks, locks per lease,
+ * waits) was reached, or a node's per-client limit (call rate, calls in
+ * flight, queued requests). For the latter `retryAfterMs` is the node's hint
+ * (the `raftlock-retry-after-ms` trailer): it refused the call before doing
+ * anything, and the client has already waited that long and asked again for
+ * as long as the operation's deadline allowed.
+ */
 export class ResourceExhaustedError extends RaftlockError {
   override readonly name: string = 'ResourceExhaustedError';
+
+  constructor(
+    message: string,
+    readonly retryAfterMs: number | null = null,
+  ) {
+    super(message);
+  }
 }
 
 /** UnauthenticatedError: the cluster requires credentials and got none, or a token that is unknown or revoked. */

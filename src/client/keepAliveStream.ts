@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { Backoff, type BackoffPolicy, type Connection } from './connection.js';
 import { REFRESH_FRACTION, stallMs, type LeaseState } from './lease.js';
-import { leaderHintOf, numberFromWire, openKeepAlive, streamFailure, type CallFailure, type KeepAliveCall, type KeepAliveResponse } from './protocol.js';
+import { leaderHintOf, numberFromWire, openKeepAlive, retryAfterMsOf, streamFailure, type CallFailure, type KeepAliveCall, type KeepAliveResponse } from './protocol.js';
 
 /**
  * KeepAliveStream renews every live lease of one client over ONE shared
@@ -21,6 +21,10 @@ import { leaderHintOf, numberFromWire, openKeepAlive, streamFailure, type CallFa
  *   an UNAVAILABLE answer named, otherwise to the next endpoint after a
  *   jittered backoff capped at a sixth of the shortest live TTL — and every
  *   live lease is renewed on it straight away.
+ * - Told to back off: a stream a node ended for a per-client limit
+ *   (RESOURCE_EXHAUSTED with `raftlock-retry-after-ms`) is reopened on the same
+ *   node after at least that hint — but never later than a sixth of the
+ *   shortest live TTL: keeping a lease beats politeness.
  * - Direct to the leader: after a failover the stream may run through a
  *   follower (which proxies it); once the leader is known again the stream
  *   moves there at the next renewal.
@@ -237,8 +241,10 @@ export class KeepAliveStream {
       return;
     }
     this.redirects = 0;
-    this.connection.noteFailure(address);
-    this.reconnectLater();
+    const retryAfterMs = status.code === grpc.status.RESOURCE_EXHAUSTED ? retryAfterMsOf(failure) : null;
+    // A node that asked us to slow down is up: come back to it, later.
+    if (retryAfterMs === null) this.connection.noteFailure(address);
+    this.reconnectLater(retryAfterMs ?? 0);
   }
 
   /**
@@ -257,11 +263,12 @@ export class KeepAliveStream {
     this.ensureOpen();
   }
 
-  private reconnectLater(): void {
+  /** reconnectLater reopens the stream after the backoff, or after atLeastMs if longer — capped at a sixth of the shortest live TTL. */
+  private reconnectLater(atLeastMs: number): void {
     if (this.closed || this.reconnectTimer !== null || this.leases.size === 0) return;
     let shortestTtl = Infinity;
     for (const lease of this.leases.values()) shortestTtl = Math.min(shortestTtl, lease.ttlMs);
-    const delay = this.backoff.nextMs(shortestTtl / 6);
+    const delay = Math.min(Math.max(this.backoff.nextMs(shortestTtl / 6), atLeastMs), shortestTtl / 6);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       this.ensureOpen();

@@ -347,7 +347,7 @@ export function dispose(failure: CallFailure, context: ErrorContext): Dispositio
     case grpc.status.ALREADY_EXISTS:
       return { kind: 'fail', error: new LeaseIdConflictError(details) };
     case grpc.status.RESOURCE_EXHAUSTED:
-      return { kind: 'fail', error: new ResourceExhaustedError(details) };
+      return { kind: 'fail', error: new ResourceExhaustedError(details, retryAfterMsOf(failure)) };
     case grpc.status.UNAUTHENTICATED:
       return { kind: 'fail', error: new UnauthenticatedError(details) };
     case grpc.status.PERMISSION_DENIED:
@@ -363,6 +363,20 @@ export function dispose(failure: CallFailure, context: ErrorContext): Dispositio
     default:
       return { kind: 'fail', error: new InternalError(`server ${failure.address} refused the call: ${details}`) };
   }
+}
+
+/** RETRY_AFTER_METADATA: the trailer in which a node's per-client limits say how long to wait before asking again. */
+export const RETRY_AFTER_METADATA = 'raftlock-retry-after-ms';
+
+/** MAX_RETRY_AFTER_MS caps a hint, so that no answer can park a client for longer than this. */
+export const MAX_RETRY_AFTER_MS = 10_000;
+
+/** retryAfterMsOf reads `raftlock-retry-after-ms` (a positive integer, capped at MAX_RETRY_AFTER_MS), or null when absent or malformed. */
+export function retryAfterMsOf(failure: CallFailure): number | null {
+  const raw = firstString(failure.metadata, RETRY_AFTER_METADATA);
+  if (raw === null || !/^[0-9]{1,9}$/.test(raw)) return null;
+  const ms = Number(raw);
+  return ms > 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : null;
 }
 
 /** holdersOf reads `raftlock-holders` (JSON [{leaseId, token, mode}]) and `raftlock-holders-count`. */

@@ -29,11 +29,16 @@ export interface ClientLimits {
   readonly maxInFlightPerConnection: number;
   /**
    * maxConcurrentStreams: HTTP/2 streams open at once per connection
-   * (SETTINGS_MAX_CONCURRENT_STREAMS); further calls wait in the client, so a
-   * flood beyond it costs the node nothing. It also caps a follower's one
-   * forwarding connection to the leader, which carries the calls and
-   * KeepAlive streams of all that follower's clients: keep it far above what
-   * one member forwards (at 128, the CLI's keep-alive test lost its lease).
+   * (SETTINGS_MAX_CONCURRENT_STREAMS). A client at the limit holds further
+   * calls itself until a stream ends, so a flood beyond it costs the node
+   * nothing: no refusal to send, no retry to parse. (A peer that ignores the
+   * setting has its excess streams reset by HTTP/2 before any JavaScript
+   * runs.) At or below maxInFlightPerConnection, one connection's unary calls
+   * queue in its own client instead of being refused and retried at once by a
+   * client that ignores retry hints — the cost that dominated a flood.
+   * Followers forward over a pool of connections to the leader, each held to
+   * this limit (forwardingPool.ts), so the limit does not cap what one member
+   * forwards for all its clients.
    */
   readonly maxConcurrentStreams: number;
   /** maxActiveNodeRequests: proposals and linearizable reads in the node at once, from all callers; the rest queue fairly per caller. */
@@ -48,10 +53,17 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = Object.freeze({
   keepAlivesPerSecond: 50_000,
   keepAliveBurst: 100_000,
   maxInFlightPerConnection: 256,
-  maxConcurrentStreams: 1_024,
+  maxConcurrentStreams: 256,
   maxActiveNodeRequests: 64,
   maxQueuedPerCaller: 1_000,
 });
+
+/**
+ * MAX_FORWARDING_CONNECTIONS bounds the connections a follower opens to one
+ * leader to forward its clients' calls (forwardingPool.ts): with the default
+ * maxConcurrentStreams, 16,384 calls and KeepAlive streams at once.
+ */
+export const MAX_FORWARDING_CONNECTIONS = 64;
 
 /** MAX_TRACKED_CALLERS bounds the rate-limit buckets kept at once (CallerRateLimits). */
 export const MAX_TRACKED_CALLERS = 100_000;

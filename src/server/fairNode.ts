@@ -10,7 +10,8 @@ import { INTERNAL_CALLER } from './fairQueue.js';
  * fairNode wraps the node so that every proposal and linearizable read the
  * API makes waits its turn in the Admission's FairQueue under the caller of
  * the call that made it (work outside any call, or run through
- * Admission.internal, under INTERNAL_CALLER).
+ * Admission.internal, under INTERNAL_CALLER); work whose call was cancelled
+ * while it queued is dropped at its turn.
  * A snapshot for backup is a linearizable read too, so it queues the same way.
  * Everything else (membership changes are admin work, keepalives have their
  * own rate limit) passes straight through.
@@ -18,7 +19,7 @@ import { INTERNAL_CALLER } from './fairQueue.js';
 export function fairNode(node: NodeApi, admission: Admission): NodeApi {
   const queued = <T>(work: () => Promise<T>): Promise<T> => {
     const caller = admission.currentCaller();
-    return admission.queue.run(caller ?? INTERNAL_CALLER, work);
+    return admission.queue.run(caller ?? INTERNAL_CALLER, work, admission.currentCallGone());
   };
   return {
     id: node.id,

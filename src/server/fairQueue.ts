@@ -9,6 +9,15 @@ import { ApiError } from './apiError.js';
  * others: another caller's request waits for at most one item of each
  * competing caller plus the work already in the node.
  *
+ * A caller with nothing in the node and nothing queued — one that is not
+ * flooding — need not even wait for a slot to free up: it takes one of
+ * `fastLaneSlots` places beyond maxActive at once. Under a flood the node's
+ * slots are all the flooder's, and they free up only as its batch commits: a
+ * light caller would otherwise wait a whole Raft round before its own work
+ * starts. The fast lane is bounded (the node never has more than maxActive +
+ * fastLaneSlots items at once); when it is full, light callers queue in turn
+ * like everyone else.
+ *
  * Each caller's queue is bounded by maxQueuedPerCaller; beyond it the item is
  * refused at once with RESOURCE_EXHAUSTED (a retry hint in the message and in
  * the `raftlock-retry-after-ms` trailer). The number of callers queued is
@@ -24,10 +33,13 @@ export const RETRY_AFTER_METADATA = 'raftlock-retry-after-ms';
  */
 export const INTERNAL_CALLER = 'internal';
 
+/** Waiting is a queued item: called at its turn, it starts its work, or drops it (its call is gone). */
 type Waiting = () => void;
 
 export class FairQueue {
   private active = 0;
+  /** activeBy: caller -> its items in the node now (callers with none are absent). */
+  private readonly activeBy = new Map<string, number>();
   /** queues: caller -> its waiting items; Map order is the round-robin order of callers. */
   private readonly queues = new Map<string, Waiting[]>();
   private queuedCount = 0;
@@ -35,6 +47,7 @@ export class FairQueue {
   constructor(
     readonly maxActive: number,
     readonly maxQueuedPerCaller: number,
+    readonly fastLaneSlots = 0,
   ) {}
 
   get activeCount(): number {
@@ -46,19 +59,23 @@ export class FairQueue {
   }
 
   /**
-   * run runs `work` once admitted. Work is never skipped, even for a call
-   * cancelled meanwhile: some of it (withdrawing a wait) must happen exactly
-   * because the call went away.
+   * run runs `work` once admitted. Queued work whose call is `gone` by its
+   * turn (cancelled: nobody waits for the answer) is dropped with CANCELLED
+   * instead, so that calls that time out in the queue cost the node nothing.
+   * Clean-up that must happen exactly because a call went away (withdrawing a
+   * wait) runs as INTERNAL_CALLER, whose `gone` is always false.
    */
-  run<T>(caller: string, work: () => Promise<T>): Promise<T> {
-    if (this.active < this.maxActive && this.queuedCount === 0) return this.start(work);
+  run<T>(caller: string, work: () => Promise<T>, gone: () => boolean = () => false): Promise<T> {
+    if (this.active < this.maxActive && this.queuedCount === 0) return this.start(caller, work);
     let queue = this.queues.get(caller);
+    if (queue === undefined && !this.activeBy.has(caller) && this.active < this.maxActive + this.fastLaneSlots) return this.start(caller, work);
     if (queue !== undefined && queue.length >= this.maxQueuedPerCaller && caller !== INTERNAL_CALLER) {
       return Promise.reject(tooManyQueued(this.maxQueuedPerCaller));
     }
     return new Promise<T>((resolve, reject) => {
       const item: Waiting = () => {
-        this.start(work).then(resolve, reject);
+        if (gone()) reject(new ApiError(grpc.status.CANCELLED, 'the call was cancelled while it waited for its turn; nothing was done'));
+        else this.start(caller, work).then(resolve, reject);
       };
       if (queue === undefined) {
         queue = [];
@@ -69,8 +86,9 @@ export class FairQueue {
     });
   }
 
-  private start<T>(work: () => Promise<T>): Promise<T> {
+  private start<T>(caller: string, work: () => Promise<T>): Promise<T> {
     this.active++;
+    this.activeBy.set(caller, (this.activeBy.get(caller) ?? 0) + 1);
     let pending: Promise<T>;
     try {
       pending = work();
@@ -79,6 +97,9 @@ export class FairQueue {
     }
     return pending.finally(() => {
       this.active--;
+      const left = (this.activeBy.get(caller) ?? 1) - 1;
+      if (left === 0) this.activeBy.delete(caller);
+      else this.activeBy.set(caller, left);
       this.admitNext();
     });
   }

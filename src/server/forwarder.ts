@@ -4,6 +4,7 @@ import { ApiError } from './apiError.js';
 import { methodOf, type ApiServiceName } from './apiProto.js';
 import type { ServerCall } from './rpc.js';
 import { callerKey } from './callerKey.js';
+import { ForwardingPool, SEPARATE_CONNECTION, type ForwardingSlot } from './forwardingPool.js';
 import { METADATA, leaderMetadata, unavailable, type LeaderHint } from './statusMapping.js';
 
 /**
@@ -12,8 +13,10 @@ import { METADATA, leaderMetadata, unavailable, type LeaderHint } from './status
  * carry `raftlock-forwarded: 1`, so a node that is not the leader either
  * answers them itself or refuses; it never forwards them again (no loops).
  *
- * One grpc client (one channel) is cached per leader address; the set is
- * bounded by the cluster's members. close() closes them all.
+ * A pool of connections (forwardingPool.ts) is kept per leader address, so
+ * the leader's per-connection stream limit does not cap what this member
+ * forwards for all its clients; the set is bounded by the cluster's members
+ * and each pool by maxConnections. close() closes them all.
  */
 export interface ForwarderOptions {
   readonly credentials: grpc.ChannelCredentials;
@@ -22,13 +25,17 @@ export interface ForwarderOptions {
   readonly timeoutMs: number;
   /** maxMessageBytes: the largest reply accepted from the leader (a List of every lease can be large). */
   readonly maxMessageBytes: number;
+  /** streamsPerConnection: the leader's clientLimits.maxConcurrentStreams (the config is cluster-wide). */
+  readonly streamsPerConnection: number;
+  /** maxConnections: connections opened to one leader at most. */
+  readonly maxConnections: number;
 }
 
 /** Only raftlock's own trailing metadata crosses the hop back to the caller. */
 const FORWARDED_PREFIX = 'raftlock-';
 
 export class Forwarder {
-  private readonly clients = new Map<string, grpc.Client>();
+  private readonly pools = new Map<string, ForwardingPool>();
   private closed = false;
 
   constructor(private readonly options: ForwarderOptions) {}
@@ -41,22 +48,28 @@ export class Forwarder {
    */
   unary<Req, Res>(service: ApiServiceName, method: string, request: Req, call: ServerCall, leader: LeaderHint, extraMs = 0, credentials?: grpc.Metadata): Promise<Res> {
     const definition = methodOf<Req, Res>(service, method);
-    const client = this.clientFor(leader);
+    const slot = this.slotFor(leader);
     return new Promise<Res>((resolve, reject) => {
-      client.makeUnaryRequest<Req, Res>(
-        definition.path,
-        definition.requestSerialize,
-        definition.responseDeserialize,
-        request,
-        forwardedMetadata(call, credentials),
-        { parent: call, propagate_flags: grpc.propagate.DEADLINE | grpc.propagate.CANCELLATION, deadline: Date.now() + this.options.timeoutMs + extraMs },
-        (err, response) => {
-          if (err !== null && neverSent(err)) reject(new LeaderUnreachableError(relayError(err, leader), leader));
-          else if (err !== null) reject(relayError(err, leader));
-          else if (response === undefined) reject(new ApiError(grpc.status.INTERNAL, `the leader ${leader.id} sent no ${method} response`));
-          else resolve(response);
-        },
-      );
+      try {
+        slot.client.makeUnaryRequest<Req, Res>(
+          definition.path,
+          definition.requestSerialize,
+          definition.responseDeserialize,
+          request,
+          forwardedMetadata(call, credentials),
+          { parent: call, propagate_flags: grpc.propagate.DEADLINE | grpc.propagate.CANCELLATION, deadline: Date.now() + this.options.timeoutMs + extraMs },
+          (err, response) => {
+            slot.release();
+            if (err !== null && neverSent(err)) reject(new LeaderUnreachableError(relayError(err, leader), leader));
+            else if (err !== null) reject(relayError(err, leader));
+            else if (response === undefined) reject(new ApiError(grpc.status.INTERNAL, `the leader ${leader.id} sent no ${method} response`));
+            else resolve(response);
+          },
+        );
+      } catch (err) {
+        slot.release();
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
     });
   }
 
@@ -75,11 +88,11 @@ export class Forwarder {
     admit: () => ApiError | null = () => null,
   ): void {
     const definition = methodOf<Req, Res>(service, method);
-    const client = this.clientFor(leader);
-    const up = client.makeBidiStreamRequest<Req, Res>(definition.path, definition.requestSerialize, definition.responseDeserialize, forwardedMetadata(down, credentials), {
+    const slot = this.slotFor(leader);
+    const up = released(slot, () => slot.client.makeBidiStreamRequest<Req, Res>(definition.path, definition.requestSerialize, definition.responseDeserialize, forwardedMetadata(down, credentials), {
       parent: down,
       propagate_flags: grpc.propagate.DEADLINE | grpc.propagate.CANCELLATION,
-    });
+    }));
     const relay = relayReplies(up, down, leader);
     down.on('data', (req: Req) => {
       if (relay.finished()) return;
@@ -105,37 +118,43 @@ export class Forwarder {
    */
   serverStream<Req, Res>(service: ApiServiceName, method: string, request: Req, down: grpc.ServerWritableStream<Req, Res>, leader: LeaderHint, credentials?: grpc.Metadata): void {
     const definition = methodOf<Req, Res>(service, method);
-    const client = this.clientFor(leader);
-    const up = client.makeServerStreamRequest<Req, Res>(definition.path, definition.requestSerialize, definition.responseDeserialize, request, forwardedMetadata(down, credentials), {
+    const slot = this.slotFor(leader);
+    const up = released(slot, () => slot.client.makeServerStreamRequest<Req, Res>(definition.path, definition.requestSerialize, definition.responseDeserialize, request, forwardedMetadata(down, credentials), {
       parent: down,
       propagate_flags: grpc.propagate.DEADLINE | grpc.propagate.CANCELLATION,
       deadline: Date.now() + this.options.timeoutMs,
-    });
+    }));
     relayReplies(up, down, leader);
   }
 
-  /** close closes every cached channel; later calls fail with UNAVAILABLE. */
+  /** close closes every pooled connection; later calls fail with UNAVAILABLE. */
   close(): void {
     this.closed = true;
-    for (const client of this.clients.values()) client.close();
-    this.clients.clear();
+    for (const pool of this.pools.values()) pool.close();
+    this.pools.clear();
   }
 
-  private clientFor(leader: LeaderHint): grpc.Client {
+  /** slotFor reserves a stream to the leader for one call; the caller releases it when the call ends. */
+  private slotFor(leader: LeaderHint): ForwardingSlot {
     if (this.closed) throw unavailable('this node is shutting down; retry on another member', leader);
-    let client = this.clients.get(leader.clientAddress);
-    if (client === undefined) {
-      this.options.logger.debug({ leader: leader.id, address: leader.clientAddress }, 'opening a forwarding channel to the leader');
-      client = new grpc.Client(leader.clientAddress, this.options.credentials, {
-        'grpc.max_receive_message_length': this.options.maxMessageBytes,
-        'grpc.enable_channelz': 0,
-        // grpc-js would otherwise wait 1 s, growing to 2 min, before reconnecting to a restarted node.
-        'grpc.initial_reconnect_backoff_ms': 100,
-        'grpc.max_reconnect_backoff_ms': 1_000,
-      });
-      this.clients.set(leader.clientAddress, client);
+    let pool = this.pools.get(leader.clientAddress);
+    if (pool === undefined) {
+      pool = new ForwardingPool(() => this.connect(leader), this.options.streamsPerConnection, this.options.maxConnections);
+      this.pools.set(leader.clientAddress, pool);
     }
-    return client;
+    return pool.take();
+  }
+
+  private connect(leader: LeaderHint): grpc.Client {
+    this.options.logger.debug({ leader: leader.id, address: leader.clientAddress }, 'opening a forwarding connection to the leader');
+    return new grpc.Client(leader.clientAddress, this.options.credentials, {
+      ...SEPARATE_CONNECTION,
+      'grpc.max_receive_message_length': this.options.maxMessageBytes,
+      'grpc.enable_channelz': 0,
+      // grpc-js would otherwise wait 1 s, growing to 2 min, before reconnecting to a restarted node.
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 1_000,
+    });
   }
 }
 
@@ -149,6 +168,19 @@ export class LeaderUnreachableError extends Error {
   constructor(readonly status: ApiError, readonly leader: LeaderHint) {
     super(status.message);
   }
+}
+
+/** released opens a stream on `slot` and gives the slot back when the stream ends (its status), or at once if it cannot be opened. */
+function released<S extends grpc.ClientReadableStream<unknown>>(slot: ForwardingSlot, open: () => S): S {
+  let up: S;
+  try {
+    up = open();
+  } catch (err) {
+    slot.release();
+    throw err;
+  }
+  up.on('status', () => slot.release());
+  return up;
 }
 
 /** Relay ends a forwarded stream towards the caller, once. */

@@ -6,7 +6,7 @@ import type { NodeApi } from '../node/nodeApi.js';
 import { apiServices } from './apiProto.js';
 import { clusterHandlers } from './clusterService.js';
 import { Admission } from './admission.js';
-import { DEFAULT_CLIENT_LIMITS, MAX_RECEIVE_MESSAGE_BYTES, type ClientLimits } from './clientLimits.js';
+import { DEFAULT_CLIENT_LIMITS, MAX_FORWARDING_CONNECTIONS, MAX_RECEIVE_MESSAGE_BYTES, type ClientLimits } from './clientLimits.js';
 import { fairNode } from './fairNode.js';
 import { Forwarder } from './forwarder.js';
 import { Health } from './health.js';
@@ -89,13 +89,15 @@ const MAX_SEND_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 export function createApiServer(options: ApiServerOptions): ApiServer {
   const logger = options.logger;
+  const clientLimits = options.clientLimits ?? DEFAULT_CLIENT_LIMITS;
   const forwarder = new Forwarder({
     credentials: options.clientCredentials ?? grpc.credentials.createInsecure(),
     logger,
     timeoutMs: options.forwardTimeoutMs ?? API_SERVER_DEFAULTS.forwardTimeoutMs,
     maxMessageBytes: MAX_SEND_MESSAGE_BYTES,
+    streamsPerConnection: clientLimits.maxConcurrentStreams,
+    maxConnections: MAX_FORWARDING_CONNECTIONS,
   });
-  const clientLimits = options.clientLimits ?? DEFAULT_CLIENT_LIMITS;
   const admission = new Admission(clientLimits);
   const ctx: ServerContext = {
     node: fairNode(options.node, admission),

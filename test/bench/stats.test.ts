@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fairness } from '../../bench/fairness.js';
+import { parseEventLoopLag } from '../../bench/eventLoopLag.js';
 import { parseCpuTicks } from '../../bench/procStats.js';
 import { median, percentile, ratePerS, ratio, summarize } from '../../bench/stats.js';
 
@@ -101,5 +102,22 @@ describe('parseCpuTicks', () => {
 
   it('throws on a line it cannot read', () => {
     expect(() => parseCpuTicks('garbage')).toThrow(/unparsable/);
+  });
+});
+
+describe('parseEventLoopLag', () => {
+  it('reads the p99 and max event-loop delay gauges, with or without labels, in ms', () => {
+    const text = [
+      '# HELP nodejs_eventloop_lag_p99_seconds The 99th percentile of the recorded event loop delays.',
+      'nodejs_eventloop_lag_p99_seconds{cluster="c",node="n1"} 0.0215',
+      'nodejs_eventloop_lag_p99_seconds_other 9',
+      'nodejs_eventloop_lag_max_seconds 0.25',
+    ].join('\n');
+    expect(parseEventLoopLag(text)).toEqual({ p99Ms: 21.5, maxMs: 250 });
+  });
+
+  it('is null when a gauge is missing or not a number', () => {
+    expect(parseEventLoopLag('nodejs_eventloop_lag_p99_seconds 0.01\n')).toBeNull();
+    expect(parseEventLoopLag('nodejs_eventloop_lag_p99_seconds NaN\nnodejs_eventloop_lag_max_seconds 1\n')).toBeNull();
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Connection, type Invoke } from '../../src/client/connection.js';
-import { AbortError, LeaseLostError, LeaseNotFoundError, NotLeaderError, UnavailableError } from '../../src/client/errors.js';
+import { AbortError, LeaseLostError, LeaseNotFoundError, NotLeaderError, ResourceExhaustedError, UnavailableError } from '../../src/client/errors.js';
 import { CallFailure } from '../../src/client/protocol.js';
 
 /**
@@ -10,8 +10,9 @@ import { CallFailure } from '../../src/client/protocol.js';
 
 const UNAVAILABLE = 14;
 const NOT_FOUND = 5;
+const RESOURCE_EXHAUSTED = 8;
 
-type Answer = 'ok' | 'down' | 'timeout' | 'not-found' | { leader: string };
+type Answer = 'ok' | 'down' | 'timeout' | 'not-found' | 'cluster-limit' | { leader: string } | { retryAfterMs: string };
 
 function metadata(entries: Record<string, string>): ConstructorParameters<typeof CallFailure>[2] {
   return { get: (key: string) => (key in entries ? [entries[key]] : []) } as unknown as ConstructorParameters<typeof CallFailure>[2];
@@ -30,6 +31,10 @@ function fake(script: Record<string, Answer[]>): { invoke: Invoke; attempts: { a
     if (answer === 'down') return Promise.reject(new CallFailure(UNAVAILABLE, 'connection refused', metadata({}), null, address));
     if (answer === 'timeout') return Promise.reject(new CallFailure(1, 'cancelled', metadata({}), 'timeout', address));
     if (answer === 'not-found') return Promise.reject(new CallFailure(NOT_FOUND, 'lease 1 not found', metadata({}), null, address));
+    if (answer === 'cluster-limit') return Promise.reject(new CallFailure(RESOURCE_EXHAUSTED, 'limit maxLeases reached', metadata({}), null, address));
+    if ('retryAfterMs' in answer) {
+      return Promise.reject(new CallFailure(RESOURCE_EXHAUSTED, 'limit maxInFlightPerConnection reached', metadata({ 'raftlock-retry-after-ms': answer.retryAfterMs }), null, address));
+    }
     return Promise.reject(new CallFailure(UNAVAILABLE, 'not the leader', metadata({ 'raftlock-leader': answer.leader, 'raftlock-leader-id': 'nX' }), null, address));
   }) as unknown as Invoke;
   return { invoke, attempts };
@@ -132,5 +137,53 @@ describe('Connection.call retry policy', () => {
 
     const lost = new LeaseLostError('lease 1 is lost', '1', 'expired');
     await expect(get(c, { signal: AbortSignal.abort(lost) })).rejects.toBe(lost);
+  });
+});
+
+describe('Connection.call under a node\'s per-client limits (RESOURCE_EXHAUSTED with raftlock-retry-after-ms)', () => {
+  /** HINT_MS is far above the backoff policy's 80 ms cap: a gap this long can only come from honouring the hint. */
+  const HINT_MS = 400;
+
+  it('waits at least the hinted time, then asks the same node again (no failover: the node is up)', async () => {
+    const { invoke, attempts } = fake({ 'a:1': [{ retryAfterMs: String(HINT_MS) }, { retryAfterMs: String(HINT_MS) }, 'ok'] });
+    const r = await get(connection(invoke, ['a:1', 'b:1', 'c:1'], 10_000));
+    expect(r).toMatchObject({ name: 'x' });
+    expect(attempts.map((a) => a.address)).toEqual(['a:1', 'a:1', 'a:1']);
+    // A timer may fire a millisecond before its time as performance.now() sees it.
+    expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(HINT_MS - 2);
+    expect(attempts[2]!.at - attempts[1]!.at).toBeGreaterThanOrEqual(HINT_MS - 2);
+  });
+
+  it('when the deadline leaves no room for the wait, fails at once with ResourceExhaustedError carrying the hint', async () => {
+    const { invoke, attempts } = fake({ 'a:1': [{ retryAfterMs: '5000' }] });
+    const err = await get(connection(invoke, ['a:1'], 1_000)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ResourceExhaustedError);
+    expect((err as ResourceExhaustedError).retryAfterMs).toBe(5_000);
+    expect(attempts).toHaveLength(1);
+  });
+
+  it('does not repeat a call that is not idempotent: the caller gets the hint', async () => {
+    const { invoke, attempts } = fake({ 'a:1': [{ retryAfterMs: '50' }, 'ok'] });
+    const err = await get(connection(invoke, ['a:1'], 10_000), { idempotent: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ResourceExhaustedError);
+    expect((err as ResourceExhaustedError).retryAfterMs).toBe(50);
+    expect(attempts).toHaveLength(1);
+  });
+
+  it('a cluster limit (no hint) or a malformed hint is a definitive answer, not retried', async () => {
+    for (const answer of ['cluster-limit', { retryAfterMs: 'soon' }, { retryAfterMs: '0' }] as Answer[]) {
+      const { invoke, attempts } = fake({ 'a:1': [answer, 'ok'] });
+      const err = await get(connection(invoke, ['a:1'], 10_000)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ResourceExhaustedError);
+      expect((err as ResourceExhaustedError).retryAfterMs).toBeNull();
+      expect(attempts).toHaveLength(1);
+    }
+  });
+
+  it('caps a huge hint (a node cannot park the client beyond MAX_RETRY_AFTER_MS) and still honours the deadline', async () => {
+    const { invoke, attempts } = fake({ 'a:1': [{ retryAfterMs: '999999999' }] });
+    const err = await get(connection(invoke, ['a:1'], 1_000)).catch((e: unknown) => e);
+    expect((err as ResourceExhaustedError).retryAfterMs).toBe(10_000);
+    expect(attempts).toHaveLength(1);
   });
 });

@@ -210,6 +210,33 @@ describe('forwarded calls', () => {
     expect(leader.node.keepAliveCalls).toBe(6);
   });
 
+  it('a follower forwards more waits and KeepAlive streams than one connection may carry (maxConcurrentStreams): none is held back', async () => {
+    const narrow = { ...DEFAULT_CLIENT_LIMITS, maxConcurrentStreams: 2 };
+    const leader = await serve(cleanup, new FakeNode('n1', LIMITS), { clientLimits: narrow });
+    const follower = await serve(cleanup, new FakeNode('n2', LIMITS), { clientLimits: narrow }, false);
+    follower.node.makeFollower({ id: 'n1', clientAddress: leader.address });
+    leader.node.grantLeases([1, 2, 3, 4, 5, 6]);
+    await call(clients(cleanup, leader.address).lock, 'Acquire', { name: 'held', leaseId: 1 });
+    // Five clients of the follower, each with one wait: five forwarded streams, over the leader's two per connection.
+    const waits = [2, 3, 4, 5, 6].map((leaseId) =>
+      call(clients(cleanup, follower.address, leaseId).lock, 'Acquire', { name: 'held', leaseId, waitMs: 30_000 }, { deadlineMs: 60_000 }));
+    await waitFor(() => leader.node.waiting === 5, 'all five waits at the leader');
+    // And a KeepAlive stream through the follower, while those five are open, is still answered.
+    const stream = (clients(cleanup, follower.address, 7).lease as unknown as { KeepAlive(): grpc.ClientDuplexStream<Any, Any> }).KeepAlive();
+    cleanup.add(() => stream.cancel());
+    const replies: Any[] = [];
+    stream.on('data', (r: Any) => replies.push(r));
+    stream.on('error', () => undefined);
+    stream.write({ leaseId: '1' });
+    await waitFor(() => replies.length === 1, 'the renewal through the follower');
+    // Revoking each holder in turn grants the next wait, answered through the follower's connections.
+    for (let i = 0; i < 5; i++) {
+      const holder = leader.node.sm.getLock('held')!.holders[0]!.leaseId;
+      await call(clients(cleanup, leader.address).lease, 'Revoke', { leaseId: String(holder) });
+    }
+    expect((await Promise.all(waits)).map((r) => r.leaseId)).toEqual(['2', '3', '4', '5', '6']);
+  });
+
   it('a client faking the forwarded mark is served by the leader as any call, and refused by a follower', async () => {
     const { node, address } = await setup({});
     const md = new grpc.Metadata();

@@ -95,6 +95,95 @@ describe('FairQueue', () => {
     expect(order).toEqual(['internal1', 'b', 'internal2', 'internal3']);
   });
 
+  it('a caller with nothing in the node takes a fast-lane place at once, past a flooder\'s queue', async () => {
+    const q = new FairQueue(2, 100, 1);
+    const started: string[] = [];
+    const gates = new Map<string, () => void>();
+    const item = (caller: string, tag: string) =>
+      q.run(caller, () => {
+        started.push(tag);
+        const g = gate();
+        gates.set(tag, g.open);
+        return g.promise;
+      });
+    const flood = ['f0', 'f1', 'f2', 'f3'].map((tag) => item('flood', tag));
+    expect(started).toEqual(['f0', 'f1']);
+    // The victim has nothing in the node: it starts at once, beyond maxActive.
+    const v0 = item('victim', 'v0');
+    expect(started).toEqual(['f0', 'f1', 'v0']);
+    expect(q.activeCount).toBe(3);
+    // The fast lane holds one: a second light caller queues, and so does the victim's next item (it has one running).
+    const o0 = item('other', 'o0');
+    const v1 = item('victim', 'v1');
+    expect(started).toEqual(['f0', 'f1', 'v0']);
+    // Slots free up: nothing new starts until the node is back under maxActive; then callers go in turn.
+    gates.get('f0')!();
+    await flush();
+    expect(started).toEqual(['f0', 'f1', 'v0']);
+    gates.get('v0')!();
+    await flush();
+    expect(started).toEqual(['f0', 'f1', 'v0', 'f2']);
+    gates.get('f1')!();
+    await flush();
+    expect(started).toEqual(['f0', 'f1', 'v0', 'f2', 'o0']);
+    for (const tag of ['f2', 'o0']) {
+      gates.get(tag)!();
+      await flush();
+    }
+    expect(started).toEqual(['f0', 'f1', 'v0', 'f2', 'o0', 'v1', 'f3']);
+    for (const tag of ['v1', 'f3']) gates.get(tag)!();
+    await Promise.all([...flood, v0, o0, v1]);
+    expect(q.activeCount).toBe(0);
+  });
+
+  it('never runs more than maxActive + fastLaneSlots at once, however many light callers arrive', async () => {
+    const q = new FairQueue(2, 100, 2);
+    const gates: Array<() => void> = [];
+    let running = 0;
+    let peak = 0;
+    const all = Array.from({ length: 12 }, (_, i) =>
+      q.run(`light${i}`, async () => {
+        running++;
+        peak = Math.max(peak, running);
+        const g = gate();
+        gates.push(g.open);
+        await g.promise;
+        running--;
+      }),
+    );
+    expect(running).toBe(4);
+    for (let i = 0; i < 12; i++) {
+      await flush();
+      gates[i]!();
+    }
+    await Promise.all(all);
+    expect(peak).toBe(4);
+  });
+
+  it('drops queued work whose call is gone by its turn (CANCELLED, never run); running and internal work are untouched', async () => {
+    const q = new FairQueue(1, 100);
+    const g = gate();
+    let cancelled = false;
+    const ran: string[] = [];
+    const running = q.run('flood', async () => {
+      await g.promise;
+      ran.push('running');
+    }, () => cancelled);
+    const dropped = q.run('flood', async () => void ran.push('dropped'), () => cancelled);
+    const internal = q.run(INTERNAL_CALLER, async () => void ran.push('internal'));
+    const wanted = q.run('victim', async () => void ran.push('wanted'), () => false);
+    cancelled = true;
+    g.open();
+    const err = await dropped.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).code).toBe(1);
+    expect((err as ApiError).message).toMatch(/cancelled while it waited for its turn; nothing was done/);
+    await Promise.all([running, internal, wanted]);
+    expect(ran).toEqual(['running', 'internal', 'wanted']);
+    expect(q.activeCount).toBe(0);
+    expect(q.queued).toBe(0);
+  });
+
   it('a failing item frees its slot', async () => {
     const q = new FairQueue(1, 10);
     const failing = q.run('a', () => Promise.reject(new Error('boom')));
