@@ -60,6 +60,52 @@ export interface LeaseEntry {
 const NONE_HELD: ReadonlyMap<string, number> = new Map<string, number>();
 const NONE_WAITING: ReadonlySet<string> = new Set<string>();
 
+/**
+ * OneHeld is a lease's held index while it holds exactly one lock, the
+ * common case, without the ~200-byte table of a Map of one entry. Lookups
+ * are direct; iteration (revoke, expiry, listing: rare) goes through a
+ * temporary Map so it behaves exactly like one.
+ */
+class OneHeld implements ReadonlyMap<string, number> {
+  constructor(readonly name: string, readonly token: number) {}
+
+  get size(): number {
+    return 1;
+  }
+
+  get(name: string): number | undefined {
+    return name === this.name ? this.token : undefined;
+  }
+
+  has(name: string): boolean {
+    return name === this.name;
+  }
+
+  forEach(callback: (token: number, name: string, map: ReadonlyMap<string, number>) => void, thisArg?: unknown): void {
+    callback.call(thisArg, this.token, this.name, this);
+  }
+
+  entries(): MapIterator<[string, number]> {
+    return this.asMap().entries();
+  }
+
+  keys(): MapIterator<string> {
+    return this.asMap().keys();
+  }
+
+  values(): MapIterator<number> {
+    return this.asMap().values();
+  }
+
+  [Symbol.iterator](): MapIterator<[string, number]> {
+    return this.asMap()[Symbol.iterator]();
+  }
+
+  private asMap(): Map<string, number> {
+    return new Map([[this.name, this.token]]);
+  }
+}
+
 export class LockTable {
   readonly leases = new Map<number, LeaseEntry>();
   readonly locks = new Map<string, LockEntry>();
@@ -107,8 +153,10 @@ export class LockTable {
     const holder: Holder = { leaseId, mode, token };
     if (lock.holders.length === 0) lock.holders = [holder];
     else lock.holders.push(holder);
-    if (lease.held === NONE_HELD) lease.held = new Map([[lock.name, token]]);
-    else (lease.held as Map<string, number>).set(lock.name, token);
+    const held = lease.held;
+    if (held === NONE_HELD) lease.held = new OneHeld(lock.name, token);
+    else if (held instanceof OneHeld) lease.held = new Map([[held.name, held.token], [lock.name, token]]);
+    else (held as Map<string, number>).set(lock.name, token);
     this.holderCount++;
     bump(this.ownerLocks, lease.owner, 1);
   }
@@ -118,7 +166,11 @@ export class LockTable {
     assert(at >= 0, () => `lease ${leaseId} does not hold lock ${lock.name}`);
     lock.holders.splice(at, 1);
     const lease = this.mustLease(leaseId);
-    (lease.held as Map<string, number>).delete(lock.name);
+    const held = lease.held;
+    if (held instanceof OneHeld) {
+      assert(held.name === lock.name, () => `lease ${leaseId} held index names ${held.name}, not ${lock.name}`);
+      lease.held = NONE_HELD;
+    } else (held as Map<string, number>).delete(lock.name);
     if (lease.held.size === 0) lease.held = NONE_HELD;
     this.holderCount--;
     bump(this.ownerLocks, lease.owner, -1);

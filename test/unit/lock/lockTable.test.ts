@@ -35,6 +35,30 @@ describe('LockTable per-lease indexes', () => {
     expect(t.leases.get(4)!.waiting.size).toBe(0);
   });
 
+  it('a lease holding one, two, then one lock again answers lookups and iteration like a Map', () => {
+    const t = new LockTable();
+    t.createLease(1, 1000, 1);
+    const a = t.lockOrCreate('a');
+    const b = t.lockOrCreate('b');
+    t.addHolder(a, 1, 'exclusive', 2);
+    const lease = t.leases.get(1)!;
+    expect(lease.held.get('a')).toBe(2);
+    expect(lease.held.has('b')).toBe(false);
+    expect([...lease.held.keys()]).toEqual(['a']);
+    const seen: Array<[string, number]> = [];
+    lease.held.forEach((token, name) => seen.push([name, token]));
+    expect(seen).toEqual([['a', 2]]);
+    t.addHolder(b, 1, 'exclusive', 3);
+    expect([...lease.held]).toEqual([['a', 2], ['b', 3]]);
+    t.removeHolder(a, 1);
+    expect([...lease.held.entries()]).toEqual([['b', 3]]);
+    expect([...lease.held.values()]).toEqual([3]);
+    t.removeHolder(b, 1);
+    expect(lease.held.size).toBe(0);
+    t.addHolder(b, 1, 'shared', 4);
+    expect([...lease.held]).toEqual([['b', 4]]);
+  });
+
   it('shared holders and queued waiters keep grant and FIFO order past the first', () => {
     const t = new LockTable();
     for (const id of [1, 2, 3, 4]) t.createLease(id, 1000, id);
