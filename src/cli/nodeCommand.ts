@@ -15,6 +15,8 @@ export function registerNodeCommand(program: Command): void {
       const config = loadClusterConfig(opts.config);
       // Loaded here, not at the top: the client commands never pay for the node's storage, Raft and server.
       const { startNode } = await import('../node/startNode.js');
+      const { limitHeapGrowth } = await import('../node/heapPolicy.js');
+      limitHeapGrowth();
       const fatal = (err: Error): void => {
         process.stderr.write(`raftlock node ${opts.id}: fatal: ${err.message}\n`);
         process.exit(1);

@@ -30,10 +30,14 @@ export interface Waiter {
 
 export interface LockEntry {
   readonly name: string;
-  /** holders: one exclusive or any number of shared, in grant order. */
-  readonly holders: Holder[];
+  /**
+   * holders: one exclusive or any number of shared, in grant order. Only
+   * LockTable assigns it: a first holder gets an array of exactly one slot (a
+   * push onto an empty array would reserve 17), the common case of a lock.
+   */
+  holders: Holder[];
   /** waiters: FIFO. Invariant: non-empty only while holders is non-empty and the head is not grantable. */
-  readonly waiters: Waiter[];
+  waiters: Waiter[];
 }
 
 export interface LeaseEntry {
@@ -42,10 +46,64 @@ export interface LeaseEntry {
   readonly owner: string;
   readonly ttlMs: number;
   readonly grantedIndex: number;
-  /** held: lock name -> token of this lease's grant. */
-  readonly held: Map<string, number>;
-  /** waiting: names of locks this lease is queued on. */
-  readonly waiting: Set<string>;
+  /**
+   * held: lock name -> token of this lease's grant; waiting: names of locks
+   * this lease is queued on. Read-only here: only LockTable changes them, and
+   * a lease with none shares one empty instance (a Map and a Set per lease
+   * would cost about 300 bytes on each of 100,000 idle leases).
+   */
+  held: ReadonlyMap<string, number>;
+  waiting: ReadonlySet<string>;
+}
+
+/** NONE_HELD and NONE_WAITING: the shared empty indexes of every lease that holds or waits on nothing; never mutated. */
+const NONE_HELD: ReadonlyMap<string, number> = new Map<string, number>();
+const NONE_WAITING: ReadonlySet<string> = new Set<string>();
+
+/**
+ * OneHeld is a lease's held index while it holds exactly one lock, the
+ * common case, without the ~200-byte table of a Map of one entry. Lookups
+ * are direct; iteration (revoke, expiry, listing: rare) goes through a
+ * temporary Map so it behaves exactly like one.
+ */
+class OneHeld implements ReadonlyMap<string, number> {
+  constructor(readonly name: string, readonly token: number) {}
+
+  get size(): number {
+    return 1;
+  }
+
+  get(name: string): number | undefined {
+    return name === this.name ? this.token : undefined;
+  }
+
+  has(name: string): boolean {
+    return name === this.name;
+  }
+
+  forEach(callback: (token: number, name: string, map: ReadonlyMap<string, number>) => void, thisArg?: unknown): void {
+    callback.call(thisArg, this.token, this.name, this);
+  }
+
+  entries(): MapIterator<[string, number]> {
+    return this.asMap().entries();
+  }
+
+  keys(): MapIterator<string> {
+    return this.asMap().keys();
+  }
+
+  values(): MapIterator<number> {
+    return this.asMap().values();
+  }
+
+  [Symbol.iterator](): MapIterator<[string, number]> {
+    return this.asMap()[Symbol.iterator]();
+  }
+
+  private asMap(): Map<string, number> {
+    return new Map([[this.name, this.token]]);
+  }
 }
 
 export class LockTable {
@@ -60,7 +118,7 @@ export class LockTable {
 
   createLease(leaseId: number, ttlMs: number, grantedIndex: number, owner = ''): LeaseEntry {
     assert(!this.leases.has(leaseId), () => `lease ${leaseId} already exists`);
-    const lease: LeaseEntry = { leaseId, owner, ttlMs, grantedIndex, held: new Map(), waiting: new Set() };
+    const lease: LeaseEntry = { leaseId, owner, ttlMs, grantedIndex, held: NONE_HELD, waiting: NONE_WAITING };
     this.leases.set(leaseId, lease);
     bump(this.ownerLeases, owner, 1);
     return lease;
@@ -92,8 +150,13 @@ export class LockTable {
   addHolder(lock: LockEntry, leaseId: number, mode: LockMode, token: number): void {
     const lease = this.mustLease(leaseId);
     assert(!lease.held.has(lock.name) && !lease.waiting.has(lock.name), () => `lease ${leaseId} already on lock ${lock.name}`);
-    lock.holders.push({ leaseId, mode, token });
-    lease.held.set(lock.name, token);
+    const holder: Holder = { leaseId, mode, token };
+    if (lock.holders.length === 0) lock.holders = [holder];
+    else lock.holders.push(holder);
+    const held = lease.held;
+    if (held === NONE_HELD) lease.held = new OneHeld(lock.name, token);
+    else if (held instanceof OneHeld) lease.held = new Map([[held.name, held.token], [lock.name, token]]);
+    else (held as Map<string, number>).set(lock.name, token);
     this.holderCount++;
     bump(this.ownerLocks, lease.owner, 1);
   }
@@ -103,7 +166,12 @@ export class LockTable {
     assert(at >= 0, () => `lease ${leaseId} does not hold lock ${lock.name}`);
     lock.holders.splice(at, 1);
     const lease = this.mustLease(leaseId);
-    lease.held.delete(lock.name);
+    const held = lease.held;
+    if (held instanceof OneHeld) {
+      assert(held.name === lock.name, () => `lease ${leaseId} held index names ${held.name}, not ${lock.name}`);
+      lease.held = NONE_HELD;
+    } else (held as Map<string, number>).delete(lock.name);
+    if (lease.held.size === 0) lease.held = NONE_HELD;
     this.holderCount--;
     bump(this.ownerLocks, lease.owner, -1);
   }
@@ -111,8 +179,11 @@ export class LockTable {
   enqueue(lock: LockEntry, leaseId: number, mode: LockMode, queuedIndex: number): void {
     const lease = this.mustLease(leaseId);
     assert(!lease.held.has(lock.name) && !lease.waiting.has(lock.name), () => `lease ${leaseId} already on lock ${lock.name}`);
-    lock.waiters.push({ leaseId, mode, queuedIndex });
-    lease.waiting.add(lock.name);
+    const waiter: Waiter = { leaseId, mode, queuedIndex };
+    if (lock.waiters.length === 0) lock.waiters = [waiter];
+    else lock.waiters.push(waiter);
+    if (lease.waiting === NONE_WAITING) lease.waiting = new Set([lock.name]);
+    else (lease.waiting as Set<string>).add(lock.name);
     this.waiterCount++;
     bump(this.ownerLocks, lease.owner, 1);
   }
@@ -122,7 +193,8 @@ export class LockTable {
     assert(at >= 0, () => `lease ${leaseId} is not waiting on lock ${lock.name}`);
     const [waiter] = lock.waiters.splice(at, 1);
     const lease = this.mustLease(leaseId);
-    lease.waiting.delete(lock.name);
+    (lease.waiting as Set<string>).delete(lock.name);
+    if (lease.waiting.size === 0) lease.waiting = NONE_WAITING;
     this.waiterCount--;
     bump(this.ownerLocks, lease.owner, -1);
     return waiter!;

@@ -23,8 +23,8 @@ describe('checkLockTable', () => {
   const breakages: Array<[string, (t: LockTable) => void, RegExp]> = [
     ['an exclusive holder beside a shared one', (t) => { t.locks.get('a')!.holders.push({ leaseId: 3, mode: 'exclusive', token: 7 }); }, /exclusive/],
     ['a holder whose lease is gone', (t) => { t.leases.delete(2); }, /missing lease 2/],
-    ['a holder missing from its lease index', (t) => { t.leases.get(1)!.held.delete('a'); }, /held index/],
-    ['a lease claiming a hold it does not have', (t) => { t.leases.get(3)!.held.set('b', 7); }, /claims to hold b/],
+    ['a holder missing from its lease index', (t) => { const l = t.leases.get(1)!; l.held = new Map([...l.held].filter(([name]) => name !== 'a')); }, /held index/],
+    ['a lease claiming a hold it does not have', (t) => { const l = t.leases.get(3)!; l.held = new Map([...l.held, ['b', 7]]); }, /claims to hold b/],
     ['a waiter that also holds', (t) => { t.locks.get('a')!.waiters.push({ leaseId: 1, mode: 'shared', queuedIndex: 8 }); }, /twice/],
     ['a grantable head waiter', (t) => { t.locks.get('a')!.waiters[0] = { leaseId: 3, mode: 'shared', queuedIndex: 6 }; }, /grantable waiter/],
     ['a token past lastAppliedIndex', (t) => { t.lastAppliedIndex = 5; }, /outside|out of range/],
