@@ -11,6 +11,7 @@ import { freePorts } from '../../support/freePorts.js';
 import { spawnRaftlockNode } from '../../support/raftlockNode.js';
 import type { FinalState, HolderView } from '../history.js';
 import { describeMode, FaultProxy, PASS, type LinkMode } from './faultProxy.js';
+import { LinkDemux } from './linkDemux.js';
 import { trackLocalSockets } from './localSockets.js';
 import { now, Recorder } from './recorder.js';
 
@@ -46,6 +47,18 @@ import { now, Recorder } from './recorder.js';
  *   } finally {
  *     await c.destroy();
  *   }
+ *
+ * Spares (membership changes): `spares: 2` adds nodes n4, n5 (after n1..n3)
+ * that are not started and not members: each has its own config with
+ * `"join": true`, so once started (startSpare) it waits to be added.
+ * A spare's links to the config-file members are per-link proxies in its
+ * config, as above. The other direction cannot be: every node reaches a
+ * member added at run time at the one address of its `member add` entry.
+ * That address (spareAddresses) is a LinkDemux, which finds which node
+ * process opened each connection and hands it to raft(i->spare) or
+ * fwd(i->spare), so every directed link to a spare is a fault point too.
+ * `ids` are the nodes in play: the config-file members and the spares
+ * started so far, minus the nodes retired after their removal.
  */
 
 export const REPO = join(import.meta.dirname, '..', '..', '..');
@@ -65,6 +78,14 @@ export interface ChaosClusterOptions {
   readonly leaderTimeoutMs?: number;
   /** snapshotEveryEntries: take snapshots often to exercise them under faults (default 2000). */
   readonly snapshotEveryEntries?: number;
+  /** spares: nodes beyond `nodes`, started later (startSpare) and added with the Members service (default 0, at most 4). */
+  readonly spares?: number;
+}
+
+/** MemberView: a member and its role as one node sees the configuration. */
+export interface MemberView {
+  readonly id: string;
+  readonly role: string;
 }
 
 /** NodeStatus: one node's answer to Cluster.Status. */
@@ -75,6 +96,8 @@ export interface NodeStatus {
   readonly leader: string;
   readonly commitIndex: number;
   readonly appliedIndex: number;
+  /** members: the configuration this node has applied (empty on a spare waiting to be added). */
+  readonly members: readonly MemberView[];
 }
 
 interface NodeProc {
@@ -113,13 +136,21 @@ const START_MARK = '===== chaos harness: start';
 const START_TIMEOUT_MS = 90_000;
 
 export class ChaosCluster {
-  readonly ids: readonly string[];
+  /** allIds: every node the harness can run: the config-file members, then the spares. */
+  readonly allIds: readonly string[];
+  /** initialIds: the members of the config files. */
+  readonly initialIds: readonly string[];
   readonly recorder: Recorder;
   readonly timing: TimingConfig;
   private readonly nodes = new Map<string, NodeProc>();
   /** raft(i->j) and fwd(i->j) proxies, by "i->j". */
   private readonly raftProxies = new Map<string, FaultProxy>();
   private readonly fwdProxies = new Map<string, FaultProxy>();
+  /** Per spare: the demultiplexers at its advertised peer and client addresses. */
+  private readonly demuxes = new Map<string, { raft: LinkDemux; fwd: LinkDemux }>();
+  /** Spares not started yet, and nodes retired after their removal: not in `ids`. */
+  private readonly standby = new Set<string>();
+  private readonly retired = new Set<string>();
   /** Per workload client: its proxy to each node, by node id. */
   private readonly clientProxies = new Map<string, Map<string, FaultProxy>>();
   private readonly admin: Connection;
@@ -129,8 +160,10 @@ export class ChaosCluster {
   private readonly lastSeen = new Map<string, string>();
   private destroyed = false;
 
-  private constructor(readonly dir: string, ids: readonly string[], recorder: Recorder, timing: TimingConfig) {
-    this.ids = ids;
+  private constructor(readonly dir: string, initialIds: readonly string[], spareIds: readonly string[], recorder: Recorder, timing: TimingConfig) {
+    this.initialIds = initialIds;
+    this.allIds = [...initialIds, ...spareIds];
+    for (const id of spareIds) this.standby.add(id);
     this.recorder = recorder;
     this.timing = timing;
     this.admin = new Connection({ endpoints: [], attemptTimeoutMs: 1_000, requestTimeoutMs: 1_000, backoff: { initialMs: 25, maxMs: 200, multiplier: 2 }, discoverMembers: false });
@@ -146,12 +179,15 @@ export class ChaosCluster {
     const size = options.nodes;
     if (size !== 3 && size !== 5) throw new Error(`nodes must be 3 or 5, got ${String(size)}`);
     const timing = options.timing ?? CHAOS_TIMING;
+    const spares = options.spares ?? 0;
+    if (!Number.isInteger(spares) || spares < 0 || spares > 4) throw new Error(`spares must be an integer from 0 to 4, got ${String(spares)}`);
     const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
+    const spareIds = Array.from({ length: spares }, (_, i) => `n${size + i + 1}`);
     // A port picked for a node can be taken by another process before the node binds it:
     // a start that fails with EADDRINUSE is retried from scratch with new ports (bounded).
     for (let attempt = 1; ; attempt++) {
       const dir = mkdtempSync(join(tmpdir(), 'raftlock-chaos-'));
-      const cluster = new ChaosCluster(dir, ids, options.recorder, timing);
+      const cluster = new ChaosCluster(dir, ids, spareIds, options.recorder, timing);
       try {
         await cluster.setUp(options);
         await cluster.leader({ timeoutMs: options.leaderTimeoutMs ?? 60_000 });
@@ -163,6 +199,11 @@ export class ChaosCluster {
         process.stderr.write(`chaos harness: a node's port was taken before it bound it; starting again with new ports (attempt ${attempt + 1})\n`);
       }
     }
+  }
+
+  /** ids: the nodes in play: config-file members and started spares, minus retired nodes. */
+  get ids(): readonly string[] {
+    return this.allIds.filter((id) => !this.standby.has(id) && !this.retired.has(id));
   }
 
   /** electionTimeoutMs: the longest election timeout of the run's timing. */
@@ -265,7 +306,12 @@ export class ChaosCluster {
   cutClient(name: string, mode: LinkMode = { kind: 'refuse' }, nodes: readonly string[] = this.ids): void {
     const proxies = this.clientProxies.get(name);
     if (proxies === undefined) throw new Error(`no client ${name}: create it with clientEndpoints(name) first`);
-    for (const id of nodes) proxies.get(id)!.setMode(mode);
+    for (const id of nodes) {
+      const p = proxies.get(id);
+      // A client opened before a spare was started has no path to it (it reaches it only through forwarding).
+      if (p === undefined && nodes !== this.ids) throw new Error(`client ${name} has no path to ${id}: it was opened before ${id} started`);
+      p?.setMode(mode);
+    }
     this.recorder.nemesis(mode.kind === 'pass' ? 'heal-client' : 'cut-client', `client ${name} -> ${nodes.join(',')} ${describeMode(mode)}`, nodes);
   }
 
@@ -333,6 +379,44 @@ export class ChaosCluster {
     this.recorder.nemesis('resume', `SIGCONT ${id}`, [id]);
   }
 
+  // ================================================================ membership
+
+  /** spareAddresses: the addresses to `member add` a spare with (its LinkDemuxes: one fault point per link). */
+  spareAddresses(id: string): { clientAddress: string; peerAddress: string } {
+    const d = this.demuxes.get(id);
+    if (d === undefined) throw new Error(`${id} is not a spare; spares are ${[...this.demuxes.keys()].join(', ') || 'none (start the cluster with spares)'}`);
+    return { clientAddress: d.fwd.address, peerAddress: d.raft.address };
+  }
+
+  /** startSpare starts a spare (it waits to be added) and puts it in play (`ids`); waits until it answers Status. */
+  async startSpare(id: string, timeoutMs = START_TIMEOUT_MS): Promise<void> {
+    if (!this.standby.has(id)) throw new Error(`startSpare ${id}: not a spare waiting to start (spares: ${[...this.demuxes.keys()].join(', ') || 'none'})`);
+    this.standby.delete(id);
+    this.recorder.nemesis('restart', `start spare ${id} (joining)`, [id]);
+    this.spawn(this.node(id));
+    await this.waitServing(id, timeoutMs);
+  }
+
+  /**
+   * retire takes a node out of play after its removal committed: SIGKILLs it
+   * if it runs (a removed node refuses to start again anyway) and leaves it
+   * out of `ids`, heal() and finish().
+   */
+  async retire(id: string): Promise<void> {
+    if (this.node(id).alive) await this.kill(id);
+    this.retired.add(id);
+    this.recorder.nemesis('retire', `${id} was removed from the cluster: out of play`, [id]);
+  }
+
+  /**
+   * memberClient: a library client straight to the real client ports of the
+   * nodes in play (no fault point), for the operator's Members calls; the
+   * caller closes it. Membership calls are the operator's, not the workload's.
+   */
+  async memberClient(o: { requestTimeoutMs?: number } = {}): Promise<RaftlockClient> {
+    return connect({ endpoints: this.ids.map((id) => this.node(id).clientAddress), discoverMembers: false, requestTimeoutMs: o.requestTimeoutMs ?? 10_000, attemptTimeoutMs: 1_000, connectTimeoutMs: 30_000 });
+  }
+
   isRunning(id: string): boolean {
     return this.node(id).alive;
   }
@@ -379,8 +463,10 @@ export class ChaosCluster {
     const all = await this.statuses();
     for (const s of all.values()) {
       if (s.role !== 'leader') continue;
-      const agree = [...all.values()].filter((o) => o.leader === s.id && o.term === s.term).length;
-      if (agree > this.ids.length / 2) return s.id;
+      // A majority of the voters of the leader's own configuration (learners and spares do not count).
+      const voters = s.members.length > 0 ? s.members.filter((m) => m.role === 'voter').map((m) => m.id) : this.initialIds;
+      const agree = [...all.values()].filter((o) => voters.includes(o.id) && o.leader === s.id && o.term === s.term).length;
+      if (agree > voters.length / 2) return s.id;
     }
     return null;
   }
@@ -517,7 +603,7 @@ export class ChaosCluster {
   /** describe: the tail of every node's log and the state of every proxy, for a failure report. */
   describe(lines = 30): string {
     const parts = [`\n===== chaos cluster in ${this.dir} =====\n`];
-    for (const id of this.ids) {
+    for (const id of this.allIds.filter((x) => !this.standby.has(x))) {
       const n = this.node(id);
       const tail = this.logs(id).split('\n').slice(-lines - 1).map((l) => (l.length > 400 ? `${l.slice(0, 400)}...` : l));
       parts.push(`----- ${id} ${n.alive ? `running pid ${n.proc?.pid}${n.paused ? ' (paused)' : ''}` : 'down'}; last ${lines} log lines:\n${tail.join('\n')}\n`);
@@ -540,44 +626,69 @@ export class ChaosCluster {
     this.admin.close();
     const proxies = [...this.raftProxies.values(), ...this.fwdProxies.values(), ...[...this.clientProxies.values()].flatMap((m) => [...m.values()])];
     await Promise.all(proxies.map((p) => p.close()));
+    await Promise.all([...this.demuxes.values()].flatMap((d) => [d.raft.close(), d.fwd.close()]));
     if (o.keepDir !== true) await rm(this.dir, { recursive: true, force: true, maxRetries: 3 });
   }
 
   // ================================================================ internals
 
   private async setUp(options: ChaosClusterOptions): Promise<void> {
+    const spares = this.allIds.filter((id) => !this.initialIds.includes(id));
     // Proxies first (bound, so the port picking below cannot hand out theirs), targets once the ports are picked.
-    for (const a of this.ids) {
-      for (const b of this.ids) {
+    // Links to a spare are not listened on: its LinkDemux hands them their connections.
+    for (const a of this.allIds) {
+      for (const b of this.allIds) {
         if (a === b) continue;
         const raft = new FaultProxy({ name: `raft ${a}->${b}`, target: '127.0.0.1:1' });
         const fwd = new FaultProxy({ name: `fwd ${a}->${b}`, target: '127.0.0.1:1', refuseOwnProcess: true });
         this.raftProxies.set(`${a}->${b}`, raft);
         this.fwdProxies.set(`${a}->${b}`, fwd);
+        if (spares.includes(b)) continue;
         await raft.listen();
         await fwd.listen();
       }
     }
-    const ports = await freePorts(2 * this.ids.length);
-    const real = new Map(this.ids.map((id, k) => [id, { client: `127.0.0.1:${ports[2 * k]}`, peer: `127.0.0.1:${ports[2 * k + 1]}` }] as const));
-    for (const a of this.ids) {
-      for (const b of this.ids) {
+    for (const s of spares) {
+      const raft = new LinkDemux(`raft *->${s}`, () => this.nodePids(), (from) => this.raftProxies.get(`${from}->${s}`));
+      const fwd = new LinkDemux(`fwd *->${s}`, () => this.nodePids(), (from) => this.fwdProxies.get(`${from}->${s}`));
+      this.demuxes.set(s, { raft, fwd });
+      await raft.listen();
+      await fwd.listen();
+    }
+    const ports = await freePorts(2 * this.allIds.length);
+    const real = new Map(this.allIds.map((id, k) => [id, { client: `127.0.0.1:${ports[2 * k]}`, peer: `127.0.0.1:${ports[2 * k + 1]}` }] as const));
+    for (const a of this.allIds) {
+      for (const b of this.allIds) {
         if (a === b) continue;
         this.raftProxies.get(`${a}->${b}`)!.setTarget(real.get(b)!.peer);
         this.fwdProxies.get(`${a}->${b}`)!.setTarget(real.get(b)!.client);
       }
     }
-    for (const id of this.ids) {
+    const everyEntries = options.snapshotEveryEntries ?? 2_000;
+    for (const id of this.allIds) {
+      // A config-file member lists the config-file members. A spare lists them and every spare (with
+      // "join": true), as the README's operators do: each new node goes into the one config file, so a
+      // later joiner's file names the earlier ones. (A joiner refuses peer streams from a node that is
+      // in neither its file nor its log: see the README's known limitation.) The other spares are named
+      // by their LinkDemux addresses, as in their `member add` entries.
+      const listed = this.initialIds.includes(id) ? this.initialIds : this.allIds;
+      const addressesOf = (other: string): { client: string; peer: string } => {
+        if (other === id) return real.get(id)!;
+        if (this.initialIds.includes(other)) return { client: this.fwdProxies.get(`${id}->${other}`)!.address, peer: this.raftProxies.get(`${id}->${other}`)!.address };
+        const d = this.demuxes.get(other)!;
+        return { client: d.fwd.address, peer: d.raft.address };
+      };
       const config = {
         clusterId: 'raftlock-chaos',
-        nodes: this.ids.map((other) => ({
+        nodes: listed.map((other) => ({
           id: other,
-          clientAddress: other === id ? real.get(id)!.client : this.fwdProxies.get(`${id}->${other}`)!.address,
-          peerAddress: other === id ? real.get(id)!.peer : this.raftProxies.get(`${id}->${other}`)!.address,
+          clientAddress: addressesOf(other).client,
+          peerAddress: addressesOf(other).peer,
           dataDir: join(this.dir, 'data', other),
+          ...(this.initialIds.includes(other) ? {} : { join: true }),
         })),
         timing: this.timing,
-        snapshot: { everyEntries: options.snapshotEveryEntries ?? 2_000, trailingEntries: Math.floor((options.snapshotEveryEntries ?? 2_000) / 4) },
+        snapshot: { everyEntries, trailingEntries: Math.floor(everyEntries / 4) },
         limits: { minTtlMs: Math.max(CHAOS_MIN_TTL_MS, maxElectionTimeoutMs(this.timing)) },
         logLevel: options.logLevel ?? 'info',
       };
@@ -586,9 +697,16 @@ export class ChaosCluster {
       const r = real.get(id)!;
       this.nodes.set(id, { id, clientAddress: r.client, peerAddress: r.peer, configPath, logPath: join(this.dir, `${id}.log`), proc: null, exited: null, alive: false, paused: false, starts: 0 });
     }
-    for (const id of this.ids) this.spawn(this.node(id));
-    await Promise.all(this.ids.map((id) => this.waitServing(id, START_TIMEOUT_MS)));
+    for (const id of this.initialIds) this.spawn(this.node(id));
+    await Promise.all(this.initialIds.map((id) => this.waitServing(id, START_TIMEOUT_MS)));
     this.lastSeen.clear();
+  }
+
+  /** nodePids: the pid of every node process running now, by id (the LinkDemuxes' candidates). */
+  private nodePids(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const n of this.nodes.values()) if (n.alive && n.proc?.pid !== undefined) out.set(n.id, n.proc.pid);
+    return out;
   }
 
   private applyLink(from: string, to: string, mode: LinkMode): void {
@@ -651,7 +769,7 @@ export class ChaosCluster {
   private async pollOnce(): Promise<void> {
     const all = await this.statuses(300);
     const atMs = now();
-    for (const id of this.ids) {
+    for (const id of this.allIds.filter((x) => !this.standby.has(x))) {
       const s = all.get(id);
       const key = s === undefined ? 'down' : `${s.role}|${s.term}|${s.leader}`;
       if (this.lastSeen.get(id) === key) continue;
@@ -666,7 +784,10 @@ export class ChaosCluster {
 }
 
 function parseStatus(s: StatusResponse): NodeStatus {
-  return { id: s.id, role: s.role, term: Number(s.term), leader: s.leader, commitIndex: Number(s.commitIndex), appliedIndex: Number(s.appliedIndex) };
+  return {
+    id: s.id, role: s.role, term: Number(s.term), leader: s.leader, commitIndex: Number(s.commitIndex), appliedIndex: Number(s.appliedIndex),
+    members: s.members.map((m) => ({ id: m.id, role: m.role })),
+  };
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -127,6 +127,16 @@ export class FaultProxy {
     this.pipes.delete(pipe);
   }
 
+  /**
+   * adopt takes over a connection accepted elsewhere (a LinkDemux that found
+   * which node opened it) as if this proxy had accepted it. The socket may
+   * have been paused while its origin was looked up: it flows again here.
+   */
+  adopt(down: Socket): void {
+    this.accept(down);
+    if (!down.destroyed) down.resume();
+  }
+
   private accept(down: Socket): void {
     down.setNoDelay(true);
     if (this.current.kind === 'refuse') {

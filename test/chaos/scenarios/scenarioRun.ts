@@ -4,6 +4,8 @@ import { expect } from 'vitest';
 import { maxElectionTimeoutMs } from '../../../src/node/clusterConfig.js';
 import { checkAll, formatReport } from '../checkers/index.js';
 import { CHAOS_TIMING, ChaosCluster, FencedStore, Recorder, RecordedClient, sleep, type RecordedClientOptions } from '../harness/index.js';
+import { sanityCheck } from '../harness/sanity.js';
+import { Workload, type WorkloadOptions } from '../harness/workload.js';
 import type { CheckResult, History } from '../history.js';
 import { renderTimeline } from '../timeline.js';
 import { REPO } from '../harness/chaosCluster.js';
@@ -27,6 +29,8 @@ export interface ScenarioOptions {
   readonly nodes?: 3 | 5;
   readonly fencing?: boolean;
   readonly snapshotEveryEntries?: number;
+  /** spares: nodes beyond `nodes` the scenario may start and add (ChaosCluster's spares). */
+  readonly spares?: number;
 }
 
 export interface ScenarioContext {
@@ -35,6 +39,15 @@ export interface ScenarioContext {
   readonly store: FencedStore;
   /** client opens a recorded workload client (closed by runScenario). */
   client(name: string, options?: RecordedClientOptions): Promise<RecordedClient>;
+  /**
+   * startWorkload starts the randomised workload (clients c1..cN contending
+   * for its locks with fenced writes) for the rest of the body. When the body
+   * returns, runScenario heals the cluster, lets it settle, stops the
+   * workload (a client still busy after the bound fails the scenario:
+   * liveness), reads back the workload's locks with the body's, and checks
+   * the harness's sanity as well as the checkers'. One per scenario.
+   */
+  startWorkload(options: WorkloadOptions): Promise<Workload>;
 }
 
 export interface ScenarioOutcome {
@@ -53,6 +66,11 @@ export const ELECTION_TIMEOUT_MS = maxElectionTimeoutMs(CHAOS_TIMING);
  */
 const CLIENT_REQUEST_TIMEOUT_MS = 10_000;
 
+/** WORKLOAD_SETTLE_MS: after the heal, the workload runs this long on a whole cluster before it is stopped. */
+const WORKLOAD_SETTLE_MS = 2_000;
+/** WORKLOAD_STOP_BOUND_MS: then each workload client gets this long to finish its current op. */
+const WORKLOAD_STOP_BOUND_MS = 30_000;
+
 /**
  * runScenario runs `body` (which returns the lock names to read back) and
  * checks the history. With `expectViolations` the checkers' verdict is
@@ -63,15 +81,17 @@ export async function runScenario(
   body: (ctx: ScenarioContext) => Promise<readonly string[]>,
   o: { expectViolations?: boolean } = {},
 ): Promise<ScenarioOutcome> {
-  const ids = Array.from({ length: options.nodes ?? 3 }, (_, i) => `n${i + 1}`);
+  const ids = Array.from({ length: (options.nodes ?? 3) + (options.spares ?? 0) }, (_, i) => `n${i + 1}`);
   const recorder = new Recorder({ seed: options.seed, nodes: ids, electionTimeoutMs: ELECTION_TIMEOUT_MS, fencing: options.fencing ?? true });
   const cluster = await ChaosCluster.start({
     nodes: options.nodes ?? 3,
     recorder,
     logLevel: 'info',
     ...(options.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: options.snapshotEveryEntries } : {}),
+    ...(options.spares !== undefined ? { spares: options.spares } : {}),
   });
   const clients: RecordedClient[] = [];
+  let workload: Workload | null = null;
   const store = new FencedStore(recorder, options.fencing ?? true);
   try {
     cluster.observe(100);
@@ -84,15 +104,31 @@ export async function runScenario(
         clients.push(c);
         return c;
       },
+      startWorkload: async (workloadOptions) => {
+        if (workload !== null) throw new Error('startWorkload: this scenario already runs a workload');
+        workload = await Workload.start(cluster, store, workloadOptions);
+        return workload;
+      },
     };
     let locks: readonly string[];
+    let sanity: string[] = [];
     try {
       locks = await body(ctx);
+      const w = workload as Workload | null;
+      if (w !== null) {
+        await cluster.heal();
+        await sleep(WORKLOAD_SETTLE_MS);
+        const stuck = await w.stop(WORKLOAD_STOP_BOUND_MS);
+        sanity = [...w.errors.map((e) => `workload error: ${e}`), ...stuck.map((c) => `workload client ${c} still had an op pending after the heal and the stop bound (liveness)`)];
+        locks = [...new Set([...locks, ...w.locks])];
+      }
     } catch (err) {
       const partial = recorder.finish();
       throw new Error(`${(err as Error).message}\n${keep(options, partial, checkAll(partial), cluster)}`, { cause: err });
     }
-    const history = await cluster.finish(locks);
+    const history = await cluster.finish(locks, { skipHeal: true });
+    if (workload !== null) sanity.push(...sanityCheck(history, []));
+    if (sanity.length > 0) expect(sanity, `the harness's own sanity checks failed\n${keep(options, history, checkAll(history), cluster)}`).toEqual([]);
     const results = checkAll(history);
     const report = formatReport(results, history);
     // CHAOS_REPORT=1 prints the report of passing runs too (figures: recovery time, states explored).
@@ -103,6 +139,7 @@ export async function runScenario(
     }
     return { history, results, report };
   } finally {
+    await (workload as Workload | null)?.close();
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     // The cluster's temp dir goes even after a failure: the report carries the node logs' tails, and
     // keep() wrote the history, report and timeline into results/ (git-ignored) beforehand.
