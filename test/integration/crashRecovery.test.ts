@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { codeOf, failure, sleep, type ApiClient } from './apiClient.js';
 import { eventually, startCluster, useClusterHarness, type Cluster } from './cluster.js';
+import { mulberry32 } from '../support/prng.js';
 
 /**
  * Issue test 3: SIGKILL every member at once under load from several clients,
@@ -93,17 +94,6 @@ async function worker(w: number, api: ApiClient, endpoints: readonly string[], h
   }
 }
 
-/** mulberry32 is a tiny seeded PRNG, so a run's op mix is reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function restartAll(c: Cluster): Promise<void> {
   for (const id of c.ids) c.spawn(id);

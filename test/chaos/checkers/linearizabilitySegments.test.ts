@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkLinearizability, cutPoints } from './linearizability.js';
 import { HistoryBuilder } from './historyBuilder.js';
+import { mulberry32 } from '../../support/prng.js';
 
 /**
  * The segmented search (cut at points no obligated op spans, carrying every
@@ -141,17 +142,7 @@ describe('segmented linearizability: valid histories with unknowns across cuts s
 });
 
 describe('segmented linearizability: agrees with the whole search on random small histories', () => {
-  /** mulberry32: a tiny seeded PRNG, so a disagreeing seed replays exactly. */
-  function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
+
 
   /**
    * randomHistory: three leases on one lock, simulated in invocation order (so
@@ -160,7 +151,7 @@ describe('segmented linearizability: agrees with the whole search on random smal
    * corrupted (so many histories are not linearizable).
    */
   function randomHistory(seed: number): HistoryBuilder {
-    const rand = prng(seed);
+    const rand = mulberry32(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
     const h = new HistoryBuilder();
     let holder: { lease: string; token: number } | null = null;

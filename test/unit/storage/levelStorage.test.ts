@@ -8,7 +8,8 @@ import { LevelStorage } from '../../../src/storage/levelStorage.js';
 import { MemoryStorage } from '../../../src/storage/memoryStorage.js';
 import { chunkKey, encodeEntry, encodeFormatVersion, indexKey } from '../../../src/storage/recordCodec.js';
 import { ents, hs, ID, snap, tempDir } from './harness.js';
-import { applyOp, prng, Workload } from './workload.js';
+import { mulberry32 } from '../../support/prng.js';
+import { applyOp, Workload } from './workload.js';
 
 /** raw opens a data dir with plain `level`, as an operator's tool (or a disk fault) would touch it. */
 async function raw<T>(dir: string, body: (db: Level<Uint8Array, Uint8Array>) => Promise<T>): Promise<T> {
@@ -203,7 +204,7 @@ describe('LevelStorage', () => {
   it('agrees with MemoryStorage over random workloads across restarts', async () => {
     for (let seed = 1; seed <= 4; seed++) {
       await rm(dir, { recursive: true, force: true });
-      const rand = prng(seed);
+      const rand = mulberry32(seed);
       const level = storage();
       const memory = new MemoryStorage();
       let restored: RestoredState = await level.open(ID);

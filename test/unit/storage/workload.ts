@@ -23,18 +23,6 @@ export type Op =
 
 export const VOTERS = ['n1', 'n2', 'n3'] as const;
 
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function bytes(seed: number, length: number): Uint8Array {
   const out = new Uint8Array(length);
   let x = (seed * 2654435761) >>> 0;
