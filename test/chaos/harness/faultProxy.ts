@@ -1,5 +1,6 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { isOwnConnection } from './localSockets.js';
+import { listenLoopback } from './listenLoopback.js';
 
 /**
  * LinkMode is what a fault point does to the bytes of its connections:
@@ -80,16 +81,7 @@ export class FaultProxy {
   async listen(): Promise<string> {
     const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error(`${this.options.name}: no TCP address after listen`);
-    this.port = address.port;
+    this.port = await listenLoopback(server, this.options.name);
     return this.address;
   }
 

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { FaultProxy } from './faultProxy.js';
 import { ownerOf } from './socketOwner.js';
+import { listenLoopback } from './listenLoopback.js';
 
 /**
  * LinkDemux is the one address at which every node reaches a member added at
@@ -34,16 +35,7 @@ export class LinkDemux {
   async listen(): Promise<string> {
     const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => void this.route(socket));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error(`${this.name}: no TCP address after listen`);
-    this.port = address.port;
+    this.port = await listenLoopback(server, this.name);
     return this.address;
   }
 
