@@ -223,7 +223,8 @@ export class PeerTransport {
   /**
    * setPeer adds a link to `peer` at `address` (a member added at run time),
    * or moves an existing one to a new address. Streams from a peer are
-   * accepted only while it has a link.
+   * accepted while it has a link; a node of this cluster without one gets a
+   * link only through learnPeer.
    */
   setPeer(peer: NodeId, address: string): void {
     if (peer === this.nodeId || this.stopped) return;
