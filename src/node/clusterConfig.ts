@@ -3,6 +3,9 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { DEFAULT_LOCK_LIMITS, type LockLimits } from '../lock/limits.js';
 import { DEFAULT_CLIENT_LIMITS, MAX_RECEIVE_MESSAGE_BYTES, type ClientLimits } from '../server/clientLimits.js';
 import { DEFAULT_AUTH_LIMITS, type AuthLimits } from '../auth/authLimits.js';
+import { validAddress } from '../transport/hostPort.js';
+
+export { validAddress };
 
 /**
  * The cluster config file: the members with their addresses, Raft timing,
@@ -350,13 +353,6 @@ function rejectUnknown(o: Record<string, unknown>, where: string, known: readonl
   for (const key of Object.keys(o)) {
     if (!known.includes(key)) problems.push(`${where} has an unknown field ${show(key)}; accepted fields: ${known.join(', ')}`);
   }
-}
-
-export function validAddress(address: string): boolean {
-  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(address);
-  if (m === null) return false;
-  const port = Number(m[2]);
-  return port >= 1 && port <= 65535;
 }
 
 function show(v: unknown): string {

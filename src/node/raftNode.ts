@@ -102,6 +102,8 @@ interface Waiter {
 /** Bounds on what one node keeps in memory for clients. */
 const MAX_PENDING_PROPOSALS = 100_000;
 const MAX_EXPIRIES_PER_TICK = 1_000;
+/** At most this many links to nodes no configuration names (learnPeer): more than a cluster's worth of members added ahead of this node's log. */
+const MAX_LEARNED_PEERS = 8;
 /** Calls parked while no leader is known; beyond this they are answered at once (UNAVAILABLE). */
 const MAX_LEADER_WAITERS = 10_000;
 /** A synced write slower than this is logged: a healthy disk syncs in milliseconds. */
@@ -312,20 +314,59 @@ export class RaftNode implements NodeApi {
     if (raft.currentRole === 'leader') throw new ProposalRefusedError(`${to} did not take over within two election timeouts (is it reachable and caught up?); this node still leads`);
   }
 
+  /**
+   * learnPeer decides, for the transport, whether to link back to `id` at
+   * `address`: a node of this cluster that streamed to us although neither
+   * the config file nor the configuration our log has reached names it.
+   * That is how a joiner (or a member that was down) hears a leader added at
+   * run time: Raft has a server accept a leader from outside its
+   * configuration (thesis 4.1). Declined: a member a configuration entry
+   * this node applied removed (it must not come back through its own
+   * stream), and more than MAX_LEARNED_PEERS such links at once (a bound on
+   * what unknown senders can make us hold). A learned link is never dropped
+   * by followMembership for being absent from a configuration, only by a
+   * configuration entry that removes that member once it had named it, so
+   * it cannot flap while this node's log is still behind the leader.
+   */
+  learnPeer(id: string, address: string): boolean {
+    if (this.stopped || id === this.id) return false;
+    if (this.removedPeers.has(id)) {
+      this.log.warn({ peer: id, address }, `declined a peer stream from ${id}: a configuration entry this node applied removed it`);
+      return false;
+    }
+    if (this.learnedPeers.size >= MAX_LEARNED_PEERS) {
+      this.log.warn({ peer: id, address, learned: [...this.learnedPeers] }, `declined a peer stream from ${id}: already linked to ${MAX_LEARNED_PEERS} nodes no configuration names`);
+      return false;
+    }
+    this.learnedPeers.add(id);
+    return true;
+  }
+
   /** followMembership keeps the transport's links in step with the configuration in force. */
   private followMembership(m: Membership): void {
     for (const id of [...m.voters, ...m.learners]) {
+      // Named by the configuration now: its link is the configuration's to keep or drop.
+      this.learnedPeers.delete(id);
+      this.removedPeers.delete(id);
       const where = this.addressOf(id);
       if (where !== null) this.peers.setPeer(id, where.peerAddress);
       else if (id !== this.id) this.log.warn({ member: id }, `no address known for member ${id}: it was added without one; it cannot be reached until re-added`);
     }
     // Members of the config file keep their links (their address is known anyway); others that left lose theirs.
     const current = new Set([...m.voters, ...m.learners, ...this.cfg.nodes.map((n) => n.id)]);
-    for (const id of this.knownPeers) if (!current.has(id)) this.peers.removePeer(id);
+    for (const id of this.knownPeers) {
+      if (current.has(id)) continue;
+      this.peers.removePeer(id);
+      this.removedPeers.add(id);
+    }
     this.knownPeers = current;
   }
 
   private knownPeers = new Set<string>();
+  /** learnedPeers: nodes linked through learnPeer that no configuration has named yet (at most MAX_LEARNED_PEERS). */
+  private readonly learnedPeers = new Set<string>();
+  /** removedPeers: members a configuration entry applied here removed; learnPeer declines them. Bounded by the members ever removed. */
+  private readonly removedPeers = new Set<string>();
 
   isLeader(): boolean {
     return this.raft?.currentRole === 'leader';

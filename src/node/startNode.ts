@@ -52,6 +52,9 @@ export async function startNode(config: ClusterConfig, id: string, onFatal: (err
     serverCredentials: tls.peerServer,
     channelCredentials: tls.peerChannel,
     authenticate: tls.authenticatePeer,
+    advertisedPeerAddress: self.peerAddress,
+    // The node decides whether a node of this cluster that it has no link to may be linked back to.
+    learnPeer: (peer, address) => node?.learnPeer(peer, address) ?? false,
   });
   const metrics = self.httpAddress === undefined ? null : new NodeMetrics({
     status: () => (node as RaftNode).status(),

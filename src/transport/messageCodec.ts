@@ -98,6 +98,8 @@ export interface PeerBatchWire {
   from: string;
   to: string;
   messages: RaftMessageWire[];
+  /** senderPeerAddress: the sender's own peer address; absent ('' once decoded) from senders that predate it. */
+  senderPeerAddress?: string;
 }
 
 export interface PeerAckWire {

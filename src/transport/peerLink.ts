@@ -12,6 +12,8 @@ export interface PeerLinkOptions {
   readonly peer: NodeId;
   readonly address: string;
   readonly clusterId: string;
+  /** selfAddress is this node's own peer address, carried in every batch so a peer that does not know us can link back. */
+  readonly selfAddress: () => string;
   readonly credentials: grpc.ChannelCredentials;
   readonly channelOptions: grpc.ChannelOptions;
   readonly maxQueued: number;
@@ -249,7 +251,7 @@ export class PeerLink {
     call.on('error', () => undefined);
     call.on('metadata', () => this.onAccepted(call));
     // The handshake: an empty batch the peer answers with response headers once it accepts us.
-    call.write({ clusterId: this.o.clusterId, from: this.o.self, to: this.peer, messages: [] });
+    call.write({ clusterId: this.o.clusterId, from: this.o.self, to: this.peer, messages: [], senderPeerAddress: this.o.selfAddress() });
     this.handshakeTimer = setTimeout(() => {
       this.handshakeTimer = null;
       if (this.call === call && this.state === 'connecting') {
@@ -433,7 +435,7 @@ export class PeerLink {
       bytes += q.bytes;
     }
     this.sent += messages.length;
-    return { batch: { clusterId: this.o.clusterId, from: this.o.self, to: this.peer, messages }, bytes };
+    return { batch: { clusterId: this.o.clusterId, from: this.o.self, to: this.peer, messages, senderPeerAddress: this.o.selfAddress() }, bytes };
   }
 }
 

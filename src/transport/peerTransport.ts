@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Message, NodeId } from '../raft/types.js';
 import { InvalidPeerMessageError, TransportStoppedError } from './errors.js';
+import { validAddress } from './hostPort.js';
 import { checkNodeId, decodeMessage, type PeerAckWire } from './messageCodec.js';
 import { PeerLink, type PeerStats } from './peerLink.js';
 import { MAX_MESSAGE_BYTES, raftPeerService } from './raftProto.js';
@@ -39,6 +40,24 @@ export interface PeerTransportOptions {
    * against the member list.
    */
   readonly authenticate?: (auth: PeerAuthContext) => { readonly ok: true; readonly nodeId: NodeId } | { readonly ok: false; readonly reason: string };
+  /**
+   * advertisedPeerAddress is this node's own peer address (host:port), sent
+   * in every batch so that a peer that has no link to us can link back.
+   * Default: the address listen() bound (its host and the bound port).
+   */
+  readonly advertisedPeerAddress?: string;
+  /**
+   * learnPeer decides whether to accept a stream from `peer`, a node of this
+   * cluster that has no link (neither the peers given here nor setPeer name
+   * it), carrying its own peer address `address` (well-formed; with
+   * authenticate, `peer` is the node the certificate names). On true the
+   * transport links back to `address` (setPeer) and accepts the stream; on
+   * false it refuses the stream as from an unknown node. Without learnPeer,
+   * every stream from a node without a link is refused. Raft needs this: a
+   * joiner, or a member that was down, must accept a leader that was added
+   * after its config file was written (Raft thesis 4.1).
+   */
+  readonly learnPeer?: (peer: NodeId, address: string) => boolean;
   /** channelOptions are added to every peer channel (e.g. grpc.ssl_target_name_override with TLS). */
   readonly channelOptions?: grpc.ChannelOptions;
   /** maxQueuedPerPeer bounds each link's queue; beyond it the oldest message is dropped (default 4096). */
@@ -145,6 +164,9 @@ export class PeerTransport {
   private readonly log: Logger;
   private readonly serverCredentials: grpc.ServerCredentials;
   private readonly authenticate: PeerTransportOptions['authenticate'];
+  private readonly learnPeer: PeerTransportOptions['learnPeer'];
+  /** advertisedPeerAddress: what our batches carry as their sender's address ('' until known). */
+  private advertisedPeerAddress: string;
   private readonly handshakeTimeoutMs: number;
   private readonly keepaliveTimeMs: number;
   private readonly stopGraceMs: number;
@@ -167,6 +189,8 @@ export class PeerTransport {
     this.log = o.logger.child({ component: 'transport', node: o.nodeId });
     this.serverCredentials = o.serverCredentials ?? grpc.ServerCredentials.createInsecure();
     this.authenticate = o.authenticate;
+    this.learnPeer = o.learnPeer;
+    this.advertisedPeerAddress = o.advertisedPeerAddress ?? '';
     this.handshakeTimeoutMs = o.handshakeTimeoutMs;
     this.keepaliveTimeMs = o.keepaliveTimeMs;
     this.stopGraceMs = o.stopGraceMs;
@@ -185,7 +209,7 @@ export class PeerTransport {
     };
     const insecure = grpc.credentials.createInsecure();
     this.newLink = (peer, address) => new PeerLink({
-      self: o.nodeId, peer, address, clusterId: o.clusterId,
+      self: o.nodeId, peer, address, clusterId: o.clusterId, selfAddress: () => this.advertisedPeerAddress,
       credentials: typeof o.channelCredentials === 'function' ? o.channelCredentials(peer) : (o.channelCredentials ?? insecure),
       channelOptions,
       maxQueued: o.maxQueuedPerPeer, maxQueuedBytes: o.maxQueuedBytesPerPeer, maxBatchMessages: o.maxBatchMessages, maxBatchBytes: o.maxBatchBytes,
@@ -199,7 +223,8 @@ export class PeerTransport {
   /**
    * setPeer adds a link to `peer` at `address` (a member added at run time),
    * or moves an existing one to a new address. Streams from a peer are
-   * accepted only while it has a link.
+   * accepted while it has a link; a node of this cluster without one gets a
+   * link only through learnPeer.
    */
   setPeer(peer: NodeId, address: string): void {
     if (peer === this.nodeId || this.stopped) return;
@@ -248,6 +273,7 @@ export class PeerTransport {
         else resolve(bound);
       });
     });
+    if (this.advertisedPeerAddress === '') this.advertisedPeerAddress = address.replace(/:\d+$/, `:${port}`);
     this.log.info({ address, port }, `peer transport listening on ${address} (port ${port})`);
     return port;
   }
@@ -418,20 +444,17 @@ export class PeerTransport {
         key: `cluster:${s.remote}`,
       };
     }
-    let fromOk = false;
+    let sender: NodeId | null = null;
     try {
-      fromOk = checkNodeId(from, 'from') !== this.nodeId && this.links.has(from as NodeId);
+      sender = checkNodeId(from, 'from');
     } catch {
-      fromOk = false;
+      sender = null;
     }
-    if (!fromOk) {
-      return {
-        code: grpc.status.PERMISSION_DENIED,
-        details: `node "${this.nodeId}" accepts peer streams only from ${[...this.links.keys()].join(', ')}; got ${shownFrom}`,
-        warn: `refused a peer stream from unknown node ${shownFrom}: configured peers are ${[...this.links.keys()].join(', ')}; check the cluster membership in both configs`,
-        key: `from:${s.remote}`,
-      };
-    }
+    const known = sender !== null && this.links.has(sender);
+    const address = b['senderPeerAddress'];
+    const learnable = sender !== null && sender !== this.nodeId && !known && this.learnPeer !== undefined &&
+      typeof address === 'string' && validAddress(address);
+    if (!known && !learnable) return this.unknownSender(s, shownFrom, address);
     if (s.certified !== null && from !== s.certified) {
       return {
         code: grpc.status.PERMISSION_DENIED,
@@ -457,7 +480,41 @@ export class PeerTransport {
         key: `switch:${s.remote}`,
       };
     }
+    if (!known) return this.learn(s, sender as NodeId, address as string, shownFrom);
     return null;
+  }
+
+  /**
+   * learn asks the node whether to accept `peer`, a node of this cluster we
+   * have no link to, and links back to the address it sent if so. It runs
+   * last, after the addressee and (with TLS) the certificate have been
+   * checked: a sender may only make us link to the node it is.
+   */
+  private learn(s: InboundStream, peer: NodeId, address: string, shownFrom: string): Refusal | null {
+    if (!(this.learnPeer as (peer: NodeId, address: string) => boolean)(peer, address)) {
+      return {
+        code: grpc.status.PERMISSION_DENIED,
+        details: `node "${this.nodeId}" declined a peer stream from ${shownFrom} (at ${address}): it is not a member this node may link to (removed, or too many unknown senders)`,
+        warn: `refused a peer stream from unknown node ${shownFrom} at ${address}: this node declined to link to it; configured peers are ${[...this.links.keys()].join(', ')}`,
+        key: `from:${s.remote}`,
+      };
+    }
+    this.setPeer(peer, address);
+    this.log.info({ peer, address, remote: s.remote }, `learned peer ${peer} at ${address} from its stream (its config or log entry has not reached this node yet); linked back`);
+    return null;
+  }
+
+  /** unknownSender refuses a stream from a node we have no link to and cannot learn (no usable address, or no learnPeer). */
+  private unknownSender(s: InboundStream, shownFrom: string, address: unknown): Refusal {
+    const why = this.learnPeer === undefined ? ''
+      : typeof address !== 'string' || address === '' ? ' and the stream carries no sender address'
+      : ` and the sender address ${JSON.stringify(address.slice(0, 64))} is not host:port`;
+    return {
+      code: grpc.status.PERMISSION_DENIED,
+      details: `node "${this.nodeId}" accepts peer streams only from ${[...this.links.keys()].join(', ')}${why === '' ? '' : ' or from a node of its cluster that sends its host:port peer address'}; got ${shownFrom}${why}`,
+      warn: `refused a peer stream from unknown node ${shownFrom}${why}: configured peers are ${[...this.links.keys()].join(', ')}; check the cluster membership in both configs`,
+      key: `from:${s.remote}`,
+    };
   }
 
   /** admit accepts a stream's identity: answers its handshake and retires older streams from the same peer. */
@@ -500,8 +557,8 @@ export class PeerTransport {
   }
 }
 
-type ResolvedOptions = Required<Omit<PeerTransportOptions, 'serverCredentials' | 'channelCredentials' | 'authenticate'>> &
-  Pick<PeerTransportOptions, 'serverCredentials' | 'channelCredentials' | 'authenticate'>;
+type OptionalOptions = 'serverCredentials' | 'channelCredentials' | 'authenticate' | 'advertisedPeerAddress' | 'learnPeer';
+type ResolvedOptions = Required<Omit<PeerTransportOptions, OptionalOptions>> & Pick<PeerTransportOptions, OptionalOptions>;
 
 /** resolveOptions fills in defaults and throws, naming the option, on a configuration error. */
 function resolveOptions(o: PeerTransportOptions): ResolvedOptions {
@@ -513,6 +570,9 @@ function resolveOptions(o: PeerTransportOptions): ResolvedOptions {
   } as ResolvedOptions;
   checkNodeId(r.nodeId, 'nodeId');
   if (typeof r.clusterId !== 'string' || r.clusterId.length === 0) throw new Error('peer transport: clusterId must be a non-empty string');
+  if (r.advertisedPeerAddress !== undefined && !validAddress(r.advertisedPeerAddress)) {
+    throw new Error(`peer transport: advertisedPeerAddress must be host:port with a port from 1 to 65535, got ${JSON.stringify(r.advertisedPeerAddress)}`);
+  }
   for (const [peer, address] of r.peers) {
     checkNodeId(peer, `peers key ${JSON.stringify(peer)}`);
     if (typeof address !== 'string' || address.length === 0) throw new Error(`peer transport: the address of peer ${peer} must be a non-empty host:port`);

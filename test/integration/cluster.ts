@@ -192,6 +192,8 @@ export interface LeaderWait {
 export class Cluster {
   readonly ids: readonly string[];
   readonly configPath: string;
+  /** ownConfigPaths: members started with a config file of their own (addJoiner fileNames). */
+  private readonly ownConfigPaths = new Map<string, string>();
   readonly config: Record<string, unknown>;
   readonly api: ApiClient;
   /** tlsDir: where the certificates are (TLS clusters only): ca.pem, n1.pem, n1-key.pem, ..., client.pem, client-key.pem. */
@@ -440,14 +442,23 @@ export class Cluster {
    * addJoiner adds a node that is not an initial member to the config file
    * (nodes[] with "join": true, fresh free ports) without starting it; the
    * running members never re-read the file: they learn its addresses from
-   * the add-learner entry (raftlock member add).
+   * the add-learner entry (raftlock member add). With `fileNames`, the
+   * joiner gets a config file of its own that names only those members and
+   * itself (a file written before later members were added).
    */
-  async addJoiner(id: string): Promise<MemberSpec> {
+  async addJoiner(id: string, o: { fileNames?: readonly string[] } = {}): Promise<MemberSpec> {
     if (this.members.has(id)) throw new Error(`addJoiner ${id}: the id is taken`);
     const [clientPort, peerPort] = await freePorts(2);
     const node = { id, clientAddress: `127.0.0.1:${clientPort}`, peerAddress: `127.0.0.1:${peerPort}`, join: true };
     (this.config.nodes as unknown[]).push(node);
     this.writeConfig(this.config);
+    if (o.fileNames !== undefined) {
+      const names = new Set([...o.fileNames, id]);
+      const own = { ...this.config, nodes: (this.config.nodes as Array<{ id: string }>).filter((n) => names.has(n.id)) };
+      const path = join(this.dir, `cluster-${id}.json`);
+      writeFileSync(path, `${JSON.stringify(own, null, 2)}\n`);
+      this.ownConfigPaths.set(id, path);
+    }
     const spec = { ...node, dataDir: join(this.dir, 'data', id), logPath: join(this.dir, `${id}.log`) };
     this.members.set(id, new Member(spec));
     (this.ids as string[]).push(id);
@@ -467,7 +478,7 @@ export class Cluster {
     m.starts++;
     m.expectExit = o.expectExit ?? false;
     const proc = spawnRaftlockNode({
-      configPath: this.configPath,
+      configPath: this.ownConfigPaths.get(id) ?? this.configPath,
       id,
       logPath: m.spec.logPath,
       startLine: `${START_MARK} #${m.starts} of ${id} (${new Date().toISOString()})`,

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connect, MembershipError, type RaftlockClient } from '../../src/client/index.js';
 import { eventually, startCluster, useClusterHarness, type Cluster } from './cluster.js';
@@ -94,6 +96,55 @@ describe('membership changes', () => {
       expect(after.members.map((m) => m.id).sort()).toEqual(c.ids.filter((id) => id !== leader && id !== follower).sort());
       // The cluster still serves writes with its two remaining voters.
       await churn(client, 3);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a joiner whose config file does not name the leader (itself added at run time) catches up, is promoted and serves', async () => {
+    const c = await startCluster({ nodes: 3 });
+    const client = await clientOf(c);
+    try {
+      await churn(client, 5);
+      const n4 = await c.addJoiner('n4');
+      await c.start('n4');
+      await client.addMember('n4', { clientAddress: n4.clientAddress, peerAddress: n4.peerAddress });
+      await c.waitCaughtUp('n4', 30_000);
+      await retried('promote n4', () => client.promoteMember('n4'));
+      await eventually('n4 leads', async () => {
+        try {
+          await client.transferLeader('n4');
+        } catch {
+          return null;
+        }
+        return (await c.status('n4')).role === 'leader' ? true : null;
+      });
+
+      // n5's file was written before n4 existed: it names n1-n3 and itself, not its leader.
+      const n5 = await c.addJoiner('n5', { fileNames: ['n1', 'n2', 'n3'] });
+      expect(readFileSync(join(c.dir, 'cluster-n5.json'), 'utf8')).not.toContain('"n4"');
+      await c.start('n5');
+      await client.addMember('n5', { clientAddress: n5.clientAddress, peerAddress: n5.peerAddress });
+      const { node, leader } = await c.waitCaughtUp('n5', 30_000);
+      expect(leader.id).toBe('n4');
+      expect(node.leader).toBe('n4');
+      expect(c.logs('n5')).toMatch(/learned peer n4 at 127\.0\.0\.1:\d+ from its stream/);
+      await retried('promote n5', () => client.promoteMember('n5'));
+      const listed = await client.members();
+      expect(listed.members.map((m) => [m.id, m.role])).toEqual([['n1', 'voter'], ['n2', 'voter'], ['n3', 'voter'], ['n4', 'voter'], ['n5', 'voter']]);
+
+      // n5 serves: a client that knows only n5 takes a lock through it, and n5 holds the state.
+      const viaN5 = await connect({ endpoints: [n5.clientAddress], requestTimeoutMs: 15_000 });
+      try {
+        const lease = await viaN5.grant(60_000);
+        const lock = await viaN5.acquire('joined', { lease, waitMs: 0 });
+        const state = await viaN5.get('joined');
+        expect(state.holders.map((h) => h.token)).toEqual([lock.token]);
+        await lock.release();
+      } finally {
+        await viaN5.close();
+      }
+      await c.waitCaughtUp('n5', 30_000);
     } finally {
       await client.close();
     }

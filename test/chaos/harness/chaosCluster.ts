@@ -666,12 +666,10 @@ export class ChaosCluster {
     }
     const everyEntries = options.snapshotEveryEntries ?? 2_000;
     for (const id of this.allIds) {
-      // A config-file member lists the config-file members. A spare lists them and every spare (with
-      // "join": true), as the README's operators do: each new node goes into the one config file, so a
-      // later joiner's file names the earlier ones. (A joiner refuses peer streams from a node that is
-      // in neither its file nor its log: see the README's known limitation.) The other spares are named
-      // by their LinkDemux addresses, as in their `member add` entries.
-      const listed = this.initialIds.includes(id) ? this.initialIds : this.allIds;
+      // A config-file member lists the config-file members; a spare lists them too, plus itself to join
+      // ("join": true), and not the other spares: a spare added later must hear a leader that was itself
+      // added at run time and that its file does not name (the transport learns it from its stream).
+      const listed = this.initialIds.includes(id) ? this.initialIds : [...this.initialIds, id];
       const addressesOf = (other: string): { client: string; peer: string } => {
         if (other === id) return real.get(id)!;
         if (this.initialIds.includes(other)) return { client: this.fwdProxies.get(`${id}->${other}`)!.address, peer: this.raftProxies.get(`${id}->${other}`)!.address };

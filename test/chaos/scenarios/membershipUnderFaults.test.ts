@@ -122,8 +122,9 @@ describe('chaos scenario 11: membership changes under faults', () => {
       expect(writes.accepted).toBeGreaterThan(0);
 
       // (c) add n5 while it is isolated, then while the cluster is split with n5 on the minority side.
-      // Led by n4 when it is still a voter: the joiner must be caught up by a leader that was itself
-      // added at run time (found by this scenario: see the README's known limitation).
+      // Led by n4 when it is still a voter: the joiner, whose config file names only n1-n3 and itself,
+      // must be caught up by a leader that was itself added at run time (found by this scenario, issue 9:
+      // it used to refuse n4's streams and stay at index 0).
       if (afterRemove.config.voters.includes('n4')) {
         note('leader transfer n4', ['n4']);
         await waitFor('n4 to lead after a leader transfer', 30_000, async () => {
