@@ -35,7 +35,7 @@ export class Admission {
   private readonly scope = new AsyncLocalStorage<CallScope>();
 
   constructor(readonly limits: ClientLimits) {
-    this.queue = new FairQueue(limits.maxActiveNodeRequests, limits.maxQueuedPerCaller, fastLaneSlots(limits.maxActiveNodeRequests));
+    this.queue = new FairQueue(limits.maxActiveNodeRequests, limits.maxQueuedPerCaller, fastLaneSlots(limits.maxActiveNodeRequests), fastLaneSlots(limits.maxActiveNodeRequests));
     this.requests = new CallerRateLimits(limits.requestsPerSecond, limits.requestBurst, MAX_TRACKED_CALLERS);
     this.keepAlives = new CallerRateLimits(limits.keepAlivesPerSecond, limits.keepAliveBurst, MAX_TRACKED_CALLERS);
   }

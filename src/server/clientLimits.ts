@@ -41,7 +41,12 @@ export interface ClientLimits {
    * forwards for all its clients.
    */
   readonly maxConcurrentStreams: number;
-  /** maxActiveNodeRequests: proposals and linearizable reads in the node at once, from all callers; the rest queue fairly per caller. */
+  /**
+   * maxActiveNodeRequests: proposals and linearizable reads in the node at
+   * once, from all callers; the rest queue fairly per caller. One caller may
+   * have at most a quarter of them in the node (its share of each Raft batch),
+   * and a caller with none may take one of a quarter more fast-lane places.
+   */
   readonly maxActiveNodeRequests: number;
   /** maxQueuedPerCaller: requests one caller may have queued for the node; beyond it RESOURCE_EXHAUSTED. */
   readonly maxQueuedPerCaller: number;

@@ -18,6 +18,12 @@ import { ApiError } from './apiError.js';
  * fastLaneSlots items at once); when it is full, light callers queue in turn
  * like everyone else.
  *
+ * No caller may have more than `maxActivePerCaller` items in the node at
+ * once, even when slots are free: the node's work goes out in shared Raft
+ * batches, and a flooder holding every slot would make each batch — and so
+ * every other caller's commit — as large as its flood. Items over the share
+ * wait in the caller's queue; the ring skips a caller at its share.
+ *
  * Each caller's queue is bounded by maxQueuedPerCaller; beyond it the item is
  * refused at once with RESOURCE_EXHAUSTED (a retry hint in the message and in
  * the `raftlock-retry-after-ms` trailer). The number of callers queued is
@@ -48,6 +54,7 @@ export class FairQueue {
     readonly maxActive: number,
     readonly maxQueuedPerCaller: number,
     readonly fastLaneSlots = 0,
+    readonly maxActivePerCaller = maxActive,
   ) {}
 
   get activeCount(): number {
@@ -66,7 +73,8 @@ export class FairQueue {
    * wait) runs as INTERNAL_CALLER, whose `gone` is always false.
    */
   run<T>(caller: string, work: () => Promise<T>, gone: () => boolean = () => false): Promise<T> {
-    if (this.active < this.maxActive && this.queuedCount === 0) return this.start(caller, work);
+    const underShare = this.underShare(caller);
+    if (underShare && this.active < this.maxActive && this.queuedCount === 0) return this.start(caller, work);
     let queue = this.queues.get(caller);
     if (queue === undefined && !this.activeBy.has(caller) && this.active < this.maxActive + this.fastLaneSlots) return this.start(caller, work);
     if (queue !== undefined && queue.length >= this.maxQueuedPerCaller && caller !== INTERNAL_CALLER) {
@@ -83,7 +91,13 @@ export class FairQueue {
       }
       queue.push(item);
       this.queuedCount++;
+      this.admitNext();
     });
+  }
+
+  /** underShare: the caller may start another item now (the server's own clean-up always may). */
+  private underShare(caller: string): boolean {
+    return caller === INTERNAL_CALLER || (this.activeBy.get(caller) ?? 0) < this.maxActivePerCaller;
   }
 
   private start<T>(caller: string, work: () => Promise<T>): Promise<T> {
@@ -104,10 +118,23 @@ export class FairQueue {
     });
   }
 
-  /** admitNext starts queued items, taking the first caller in the ring and moving it to the back while it has more. */
+  /**
+   * admitNext starts queued items, taking the first caller in the ring and
+   * moving it to the back while it has more; a caller at its share goes to the
+   * back untouched. Ends when the node is full, nothing is queued, or every
+   * queued caller is at its share (a whole lap without a start).
+   */
   private admitNext(): void {
-    while (this.active < this.maxActive && this.queuedCount > 0) {
+    let skipped = 0;
+    while (this.active < this.maxActive && this.queuedCount > 0 && skipped < this.queues.size) {
       const [caller, queue] = this.queues.entries().next().value as [string, Waiting[]];
+      if (!this.underShare(caller)) {
+        this.queues.delete(caller);
+        this.queues.set(caller, queue);
+        skipped++;
+        continue;
+      }
+      skipped = 0;
       const item = queue.shift() as Waiting;
       this.queuedCount--;
       this.queues.delete(caller);

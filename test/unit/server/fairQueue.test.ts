@@ -44,6 +44,36 @@ describe('FairQueue', () => {
     expect(q.activeCount).toBe(0);
   });
 
+  it('holds a caller to maxActivePerCaller even with slots free, and gives the free slots to others', async () => {
+    const q = new FairQueue(4, 100, 0, 2);
+    const started: string[] = [];
+    const gates = new Map<string, () => void>();
+    const item = (caller: string, tag: string) =>
+      q.run(caller, () => {
+        started.push(tag);
+        const g = gate();
+        gates.set(tag, g.open);
+        return g.promise;
+      });
+    const all = [item('flood', 'f0'), item('flood', 'f1'), item('flood', 'f2'), item('flood', 'f3')];
+    await flush();
+    expect(started).toEqual(['f0', 'f1']); // two of four slots free, yet the flooder waits for its own
+    expect(q.activeCount).toBe(2);
+    all.push(item('victim', 'v0'), item('victim', 'v1'));
+    await flush();
+    expect(started).toEqual(['f0', 'f1', 'v0', 'v1']);
+    gates.get('f0')!();
+    await flush();
+    expect(started).toEqual(['f0', 'f1', 'v0', 'v1', 'f2']);
+    for (const tag of ['f1', 'v0', 'v1', 'f2']) gates.get(tag)!();
+    await flush();
+    expect(started).toEqual(['f0', 'f1', 'v0', 'v1', 'f2', 'f3']);
+    gates.get('f3')!();
+    await Promise.all(all);
+    expect(q.activeCount).toBe(0);
+    expect(q.queued).toBe(0);
+  });
+
   it('never runs more than maxActive at once', async () => {
     const q = new FairQueue(3, 100);
     let running = 0;
